@@ -1,7 +1,116 @@
-"""CLI commands for data (placeholder until its issue lands)."""
+"""`skillstack data ...`: validate, stats, split, dedupe, convert and generate training datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
+
+from .common import JSON_OPTION, emit, settings_from
+
+data_app = typer.Typer(help="Training datasets: validate, measure, split, dedupe, convert, generate.", no_args_is_help=True)
+
+FORMAT_OPTION = typer.Option(None, "--format", help="Force the format (chat, preference, reinforcement) instead of detecting it.")
+NO_TOKENS_OPTION = typer.Option(False, "--no-tokens", help="Skip token counting (no tokenizer load; no token-limit check).")
+
+
+def _tokenizer(ctx: typer.Context, skip: bool) -> Any:
+    if skip:
+        return None
+    from ..models import load_tokenizer
+
+    return load_tokenizer(settings_from(ctx))
+
+
+def _report_text(report: dict[str, Any], path: Path) -> str:
+    verdict = "OK" if report["ok"] else "NOT OK"
+    lines = [f"{path}: {report['format']}, {report['examples']} example(s): {verdict} "
+             f"({len(report['errors'])} error(s), {len(report['warnings'])} warning(s))"]
+    lines += [f"  error   line {f['line']}: {f['code']}: {f['message']}" for f in report["errors"]]
+    lines += [f"  warning line {f['line']}: {f['code']}: {f['message']}" for f in report["warnings"]]
+    return "\n".join(lines)
+
+
+@data_app.command("validate")
+def validate(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="JSONL dataset (OpenAI chat, DPO or reinforcement format)."),
+    validation: Optional[Path] = typer.Option(None, "--validation", help="Validation file: flag examples present in both."),
+    format: Optional[str] = FORMAT_OPTION,
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Token limit per example; default the base model's context."),
+    truncate: bool = typer.Option(False, "--truncate", help="Over-long examples are warnings (they will be truncated), not errors."),
+    no_tokens: bool = NO_TOKENS_OPTION,
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Check every line; exit 1 when the dataset has errors, 0 when it is usable."""
+    from ..training.datasets.validate import validate_file
+
+    report = validate_file(file, tokenizer=_tokenizer(ctx, no_tokens), max_tokens=max_tokens, truncate=truncate,
+                           validation_path=validation, format=format).to_dict()
+    emit(report, as_json, lambda r: _report_text(r, file))
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+@data_app.command("stats")
+def stats(ctx: typer.Context, file: Path = typer.Argument(..., help="JSONL dataset."), no_tokens: bool = NO_TOKENS_OPTION,
+          as_json: bool = JSON_OPTION) -> None:
+    """Examples, roles, assistant turns and a token histogram (base model tokenizer)."""
+    from ..training.datasets.stats import dataset_stats
+
+    result = dataset_stats(file, tokenizer=_tokenizer(ctx, no_tokens))
+
+    def human(s: dict[str, Any]) -> str:
+        lines = [f"{s['file']}: {s['format']}, {s['examples']} examples ({s['clean_examples']} clean)",
+                 f"roles: {s['roles']}", f"assistant turns: {s['assistant_turns']}"]
+        if "tokens" in s:
+            tokens = s["tokens"]
+            lines.append(f"tokens: min {tokens['min']} p50 {tokens['p50']} p95 {tokens['p95']} max {tokens['max']} "
+                         f"total {tokens['total']} (limit {tokens['limit']}, {tokens['over_limit']} over)")
+            width = max(tokens["histogram"].values())
+            lines += [f"  {label:>7} {'#' * max(1, 40 * n // width)} {n}" for label, n in tokens["histogram"].items()]
+        return "\n".join(lines)
+
+    emit(result, as_json, human)
+
+
+@data_app.command("split")
+def split(file: Path = typer.Argument(..., help="JSONL dataset."),
+          train_out: Path = typer.Option(..., "--train-out", help="Where the training part goes."),
+          validation_out: Path = typer.Option(..., "--validation-out", help="Where the validation part goes."),
+          validation_fraction: float = typer.Option(0.1, "--validation-fraction", help="Share held out for validation."),
+          seed: int = typer.Option(0, "--seed", help="Shuffle seed."), as_json: bool = JSON_OPTION) -> None:
+    """Shuffle and split into train/validation files (duplicates dropped, so no overlap)."""
+    from ..training.datasets.stats import split_file
+
+    result = split_file(file, train_out, validation_out, validation_fraction=validation_fraction, seed=seed)
+    emit(result, as_json, lambda r: f"{r['train']} train -> {train_out}, {r['validation']} validation -> {validation_out}")
+
+
+@data_app.command("dedupe")
+def dedupe(file: Path = typer.Argument(..., help="JSONL dataset."),
+           output: Path = typer.Option(..., "--output", "-o", help="Where the deduplicated file goes (may be FILE itself)."),
+           as_json: bool = JSON_OPTION) -> None:
+    """Drop repeated examples, keeping the first of each."""
+    from ..training.datasets.stats import dedupe_file
+
+    result = dedupe_file(file, output)
+    emit(result, as_json, lambda r: f"kept {r['kept']}, removed {r['removed']} duplicate(s) -> {output}")
+
+
+@data_app.command("convert")
+def convert(file: Path = typer.Argument(..., help="Source JSONL."),
+            output: Path = typer.Option(..., "--output", "-o", help="Converted JSONL."),
+            to: str = typer.Option(..., "--to", help="openai (from TRL rows), trl, or trl-prompt-completion (from OpenAI rows)."),
+            as_json: bool = JSON_OPTION) -> None:
+    """Convert between OpenAI fine-tuning files and TRL datasets."""
+    from ..training.datasets.convert import convert_file
+
+    rows = convert_file(file, output, to=to)
+    emit({"rows": rows, "output": str(output), "to": to}, as_json, lambda r: f"wrote {r['rows']} rows ({to}) -> {output}")
 
 
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the root app."""
+    app.add_typer(data_app, name="data")

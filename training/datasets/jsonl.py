@@ -1,0 +1,118 @@
+"""JSON Lines reading under strict rules, where every malformed line becomes a Finding, never an exception.
+
+Rules: UTF-8 (a leading byte-order mark is warned about and stripped); `\\n` or `\\r\\n` line ends;
+a blank line is an error; each line is one JSON value; NaN/Infinity are rejected; a line over the
+size limit is skipped unread; nesting past the parser's limit is reported. Example-level checks live in checks.py.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from .findings import Finding
+
+# Base64 images make lines large; past this a line is refused rather than loaded (hostile input).
+MAX_LINE_BYTES = 8 * 1024 * 1024
+_BOM = b"\xef\xbb\xbf"
+_CHUNK = 1 << 20
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf
+        raise _NonFinite(text)
+    return value
+
+
+def parse_json_line(text: str, number: int) -> tuple[Any, Finding | None]:
+    """Parse one line; on failure return (None, the finding)."""
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float), None
+    except _NonFinite as exc:
+        return None, Finding(number, "non_finite_number", f"{exc} is not valid JSON; write null or a finite number")
+    except json.JSONDecodeError as exc:
+        return None, Finding(number, "invalid_json", f"{exc.msg} at column {exc.colno}; each line must be one JSON object")
+    except RecursionError:
+        return None, Finding(number, "too_deep", "JSON nested too deeply to parse; examples are shallow objects")
+
+
+def _skip_rest_of_line(handle: Any, size: int) -> int:
+    while True:
+        chunk = handle.readline(_CHUNK)
+        size += len(chunk)
+        if not chunk or chunk.endswith(b"\n"):
+            return size
+
+
+def read_jsonl(path: Path, *, max_line_bytes: int = MAX_LINE_BYTES) -> Iterator[tuple[int, Any, list[Finding], list[Finding]]]:
+    """Yield (line number, parsed value or None, errors, warnings) for every line of the file.
+
+    Only the lines' bytes up to max_line_bytes are held in memory; a trailing newline at the
+    end of the file does not make a blank line.
+    """
+    with open(path, "rb") as handle:
+        number = 0
+        while True:
+            raw = handle.readline(max_line_bytes + 1)
+            if not raw:
+                return
+            number += 1
+            warnings: list[Finding] = []
+            if len(raw) > max_line_bytes and not raw.endswith(b"\n"):
+                size = _skip_rest_of_line(handle, len(raw))
+                yield number, None, [Finding(number, "line_too_long",
+                                            f"{size} bytes, over the {max_line_bytes}-byte limit; "
+                                            "host large images and use their URL")], warnings
+                continue
+            if number == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM):]
+                warnings.append(Finding(1, "bom", "UTF-8 byte-order mark at the start of the file (stripped); "
+                                                  "save the file as UTF-8 without BOM"))
+            if raw.endswith(b"\n"):
+                raw = raw[:-1]
+                if raw.endswith(b"\r"):
+                    raw = raw[:-1]
+            if not raw.strip():
+                yield number, None, [Finding(number, "blank_line", "blank line; remove it (one example per line)")], warnings
+                continue
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield number, None, [Finding(number, "invalid_utf8",
+                                            f"byte {exc.start + 1} of the line is not UTF-8 ({exc.reason}); re-save the file as UTF-8")], warnings
+                continue
+            value, error = parse_json_line(text, number)
+            yield number, value, [error] if error else [], warnings
+
+
+def write_jsonl(path: Path, rows: Iterable[Any]) -> int:
+    """Write rows as JSON Lines atomically (a temporary file renamed into place); returns the row count."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.",
+                                     suffix=".tmp", delete=False) as handle:
+        try:
+            for row in rows:
+                handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+        except BaseException:
+            handle.close()
+            os.unlink(handle.name)
+            raise
+    os.replace(handle.name, path)
+    return count

@@ -1,0 +1,59 @@
+"""Token counts of examples under the base model's tokenizer and chat template (used by validate and stats).
+
+Counts what the model would see: the chat template rendered over the example's messages; for
+preference examples the prompt plus the longer output. Image parts are not counted (text only).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from .formats import PREFERENCE, REINFORCEMENT, content_text
+
+# Tokenizers report absurd model_max_length (1e30) when they do not know; fall back to this.
+DEFAULT_CONTEXT = 8192
+_BATCH = 512
+
+
+def context_length(tokenizer: Any) -> int:
+    """The base model's context in tokens, as its tokenizer declares it."""
+    declared = getattr(tokenizer, "model_max_length", None)
+    return int(declared) if isinstance(declared, int) and 0 < declared < 10_000_000 else DEFAULT_CONTEXT
+
+
+def _plain(message: dict[str, Any]) -> dict[str, str]:
+    text = content_text(message.get("content"))
+    for call in message.get("tool_calls") or []:
+        text += json.dumps(call.get("function", call), ensure_ascii=False)
+    return {"role": str(message.get("role")), "content": text}
+
+
+def conversation(example: dict[str, Any], fmt: str) -> list[dict[str, str]]:
+    """The messages whose tokens count toward the limit, as plain role/content pairs."""
+    if fmt == PREFERENCE:
+        outputs = [example.get("preferred_output") or [], example.get("non_preferred_output") or []]
+        longest = max(outputs, key=lambda out: sum(len(content_text(m.get("content"))) for m in out))
+        return [_plain(m) for m in list(example["input"]["messages"]) + list(longest)]
+    return [_plain(m) for m in example["messages"]]
+
+
+def render(tokenizer: Any, messages: list[dict[str, str]], *, generation_prompt: bool = False) -> str:
+    """The text the model sees; a plain role-tagged join when the tokenizer has no chat template."""
+    if getattr(tokenizer, "chat_template", None):
+        try:
+            return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=generation_prompt)
+        except Exception:  # noqa: BLE001 - templates reject some role orders; counting must still work
+            pass
+    return "".join(f"{m['role']}: {m['content']}\n" for m in messages)
+
+
+def count_tokens(tokenizer: Any, examples: Sequence[dict[str, Any]], fmt: str) -> list[int]:
+    """Tokens per example, tokenized in batches (a fast tokenizer does the batches in Rust)."""
+    texts = [render(tokenizer, conversation(example, fmt), generation_prompt=fmt == REINFORCEMENT) for example in examples]
+    counts: list[int] = []
+    for start in range(0, len(texts), _BATCH):
+        encoded = tokenizer(texts[start:start + _BATCH], add_special_tokens=False)["input_ids"]
+        counts.extend(len(ids) for ids in encoded)
+    return counts
