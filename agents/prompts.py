@@ -1,8 +1,11 @@
 """Prompts of the meta-agent: the legal-reasoner's IRAC prompt, its retry note, and the LLM router's prompt.
 
 Retrieved text always enters a prompt as delimited data, never as instructions (spotlighting).
-The IRAC prompt is also the format the legal-reasoner skill is trained on (training data builders
-call `legal_reasoner_messages` too), so changing it means retraining that skill. Not here: the RAG
+The IRAC prompt is also the format the legal-reasoner skill is trained on: training examples are
+`legal_reasoner_messages(facts, articles)` plus the assistant's analysis, and the skill's manifest
+system_prompt is IRAC_SYSTEM. At inference the skills runtime prepends the manifest's system prompt,
+so the graph sends `legal_reasoner_messages(..., system=None)` (the user turn only), matching training.
+Changing this prompt means retraining that skill. Not here: the RAG
 answer prompt, which lives with retrieval (`skillstack.retrieval.answer.build_rag_messages`).
 """
 
@@ -38,18 +41,19 @@ def format_articles(articles: Iterable[Mapping[str, Any]]) -> str:
     return "\n".join(blocks)
 
 
-def legal_reasoner_messages(facts: str, articles: Sequence[Mapping[str, Any]], *, system: str | None = None,
+def legal_reasoner_messages(facts: str, articles: Sequence[Mapping[str, Any]], *, system: str | None = IRAC_SYSTEM,
                             correction: str | None = None) -> list[dict[str, str]]:
     """Chat messages (role/content dicts) asking for an IRAC analysis of `facts` grounded in `articles`.
 
-    `correction` is the citation gate's note for the one regeneration it allows.
+    `system=None` leaves the system turn out (the skill's manifest supplies it); `correction` is the
+    citation gate's note for the one regeneration it allows.
     """
     user = (f"Articles (reference data):\n{format_articles(articles)}\n\n"
             f"Facts:\n<facts>\n{_neutralise(facts.strip(), 'facts')}\n</facts>\n\n"
             "Write the IRAC analysis.")
     if correction:
         user += f"\n\nYour previous analysis failed the citation check: {correction}"
-    return [{"role": "system", "content": system or IRAC_SYSTEM}, {"role": "user", "content": user}]
+    return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
 
 
 def citation_correction(unknown_articles: Sequence[str], bad_quotes: Sequence[str], allowed: Sequence[str]) -> str:

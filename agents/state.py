@@ -12,12 +12,23 @@ ROUTES = ("rag", "skill", "hybrid")
 FALLBACK = "fallback"
 
 
-def add_timings(left: dict[str, float] | None, right: dict[str, float] | None) -> dict[str, float]:
-    """Per-node seconds; a node that runs twice (a regeneration) adds up."""
-    merged = dict(left or {})
-    for node, seconds in (right or {}).items():
-        merged[node] = merged.get(node, 0.0) + seconds
+def add_timings(left: list[dict[str, Any]] | None, right: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """Append node timings ({"node", "seconds", "id"}), skipping ids already present.
+
+    Ids make the merge idempotent: a subgraph hands back the whole list it was given plus its own.
+    """
+    merged = list(left or [])
+    seen = {entry["id"] for entry in merged}
+    merged += [entry for entry in (right or []) if entry["id"] not in seen]
     return merged
+
+
+def node_seconds(timings: list[dict[str, Any]] | None) -> dict[str, float]:
+    """Seconds per node; a node that ran twice (a regeneration) adds up."""
+    totals: dict[str, float] = {}
+    for entry in timings or []:
+        totals[entry["node"]] = totals.get(entry["node"], 0.0) + entry["seconds"]
+    return totals
 
 
 class GraphState(TypedDict, total=False):
@@ -40,7 +51,8 @@ class GraphState(TypedDict, total=False):
     citations: list[dict[str, Any]]
     sources: list[str]
     verified: bool | None
-    timings: Annotated[dict[str, float], add_timings]
+    clarified: bool
+    timings: Annotated[list[dict[str, Any]], add_timings]
 
 
 def public_result(state: dict[str, Any]) -> dict[str, Any]:

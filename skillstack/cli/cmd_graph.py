@@ -1,7 +1,155 @@
-"""CLI commands for graph (placeholder until its issue lands)."""
+"""CLI commands of the meta-agent graph: `route`, `ask` (the whole graph) and `demo`.
+
+`route` only builds the router; `ask` builds and compiles the graph once (also in --input batch mode);
+`demo` ingests the shipped demo documents into a demo home and runs one task per route.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+from ..errors import InputError
+from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+
+
+def _human_route(decision: dict[str, Any]) -> str:
+    target = decision["route"] + (f"/{decision['skill']}" if decision.get("skill") else "")
+    return f"{target}  (confidence {decision['confidence']:.2f}) - {decision['reason']}"
+
+
+def _human_answer(result: dict[str, Any]) -> str:
+    lines = [result.get("answer", "")]
+    if result.get("citations"):
+        marks = ", ".join(f"Article {c['article']} {'(verified)' if c['verified'] else '(NOT verified)'}"
+                          for c in result["citations"])
+        lines.append(f"\nCitations: {marks}")
+    if result.get("sources"):
+        lines.append("Sources: " + "; ".join(result["sources"]))
+    target = (result.get("route") or "") + (f"/{result['skill']}" if result.get("skill") else "")
+    lines.append(f"Route: {target}" + (f"  (thread {result['thread']})" if result.get("thread") else ""))
+    return "\n".join(lines)
+
+
+def _stream_printer(out: Any) -> Any:
+    """on_event for run_task: a line per node update, tokens as they come."""
+
+    def on_event(namespace: tuple[str, ...], mode: str, chunk: Any) -> None:
+        if mode == "messages":
+            message, _meta = chunk
+            if isinstance(message.content, str) and message.content:
+                out.write(message.content)
+                out.flush()
+        elif mode == "updates":
+            for node, update in chunk.items():
+                if node == "__interrupt__":
+                    continue
+                keys = ", ".join(sorted(k for k in (update or {}) if k != "timings"))
+                where = "/".join(part.split(":")[0] for part in namespace)
+                out.write(f"\n[{where + '/' if where else ''}{node}] {keys}\n")
+                out.flush()
+
+    return on_event
+
+
+def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bool, as_json: bool) -> list[dict[str, Any]]:
+    """Compile the graph once and run every text through it (a SQLite-checkpointed session with --thread)."""
+    import contextlib
+
+    from skillstack.graphs.graph import compile_graph
+    from skillstack.graphs.session import run_task, sqlite_checkpointer
+
+    with contextlib.ExitStack() as stack:
+        saver = stack.enter_context(sqlite_checkpointer(settings)) if thread else None
+        graph = compile_graph(settings, checkpointer=saver)
+        on_event = _stream_printer(sys.stderr if as_json else sys.stdout) if stream else None
+        return [run_task(graph, text, thread_id=thread, on_event=on_event).result() for text in texts]
+
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    """Add route, ask and demo to the root app."""
+
+    @app.command("route")
+    def route(
+        ctx: typer.Context,
+        text: Optional[str] = typer.Argument(None, help="The task to route."),
+        as_json: bool = JSON_OPTION,
+        input_file: Optional[Path] = INPUT_OPTION,
+        llm: bool = typer.Option(False, "--llm", help="Use the LLM router (structured output) instead of the embedding router."),
+    ) -> None:
+        """Say where a task would go: rag, skill (which) or hybrid, with a calibrated confidence."""
+        from skillstack.agents.router import build_router
+
+        settings = settings_from(ctx, router="llm" if llm else None)
+        texts = read_batch(input_file) if input_file else [require_text(text, "task")]
+        router = build_router(settings)
+        decisions = [router.route(t).to_dict() for t in texts]
+        if input_file:
+            emit_batch(decisions)
+        else:
+            emit(decisions[0], as_json, _human_route)
+
+    @app.command("ask")
+    def ask(
+        ctx: typer.Context,
+        text: Optional[str] = typer.Argument(None, help="The task or question."),
+        as_json: bool = JSON_OPTION,
+        input_file: Optional[Path] = INPUT_OPTION,
+        thread: Optional[str] = typer.Option(None, "--thread", help="Session id: state is kept in HOME/sessions.sqlite, and the next ask in the thread answers a clarifying question."),
+        stream: bool = typer.Option(False, "--stream", help="Show node updates and tokens as they happen (on stderr with --json)."),
+    ) -> None:
+        """Run the whole meta-agent graph: route, then RAG, a skill, or the hybrid lawyer flow."""
+        settings = settings_from(ctx)
+        texts = read_batch(input_file) if input_file else [require_text(text, "task")]
+        results = _run_asks(settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file))
+        if input_file:
+            emit_batch(results)
+        else:
+            emit(results[0], as_json, _human_answer)
+
+    @app.command("demo")
+    def demo(
+        ctx: typer.Context,
+        docs: Path = typer.Option(DEMO_DIR / "docs", "--docs", help="Documents to ingest for the demo."),
+        tasks: Path = typer.Option(DEMO_DIR / "tasks.jsonl", "--tasks", help="Demo tasks: one {\"text\", \"route\", \"skill\"} per line."),
+        demo_home: Optional[Path] = typer.Option(None, "--demo-home", help="Home for the demo store; default HOME/demo."),
+    ) -> None:
+        """Ingest the shipped demo documents, then run one task per route through the graph."""
+        from rich.console import Console
+        from rich.panel import Panel
+
+        from skillstack.graphs.graph import compile_graph
+        from skillstack.graphs.session import run_task
+        from skillstack.retrieval.ingest import ingest_paths
+        from skillstack.settings import load_settings
+
+        console = Console()
+        base = settings_from(ctx)
+        settings = load_settings(demo_home or base.home / "demo", cache=str(base.cache_dir))
+        if not docs.is_dir():
+            raise InputError(f"{docs}: demo documents folder not found; pass --docs FOLDER")
+        items = [json.loads(line) for line in tasks.read_text(encoding="utf-8").splitlines() if line.strip()]
+        console.rule(f"Ingesting {docs} into {settings.home}")
+        report = ingest_paths(settings, [docs], progress=True)
+        console.print(report)
+        graph = compile_graph(settings)
+        for number, item in enumerate(items, start=1):
+            console.rule(f"Task {number}/{len(items)}: expected {item['route']}" + (f"/{item['skill']}" if item.get("skill") else ""))
+            console.print(item["text"], style="bold")
+            started = time.perf_counter()
+            result = run_task(graph, item["text"]).result()
+            target = result["route"] + (f"/{result['skill']}" if result.get("skill") else "")
+            console.print(f"route: {target}  confidence {result['confidence']:.2f}  ({result['reason']})")
+            if result["sources"]:
+                console.print("sources: " + "; ".join(result["sources"]))
+            if result["citations"]:
+                console.print("citations: " + ", ".join(
+                    f"Article {c['article']} ({'verified' if c['verified'] else 'NOT verified'})" for c in result["citations"]))
+            console.print(Panel(result["answer"] or "(empty)", title=f"answer ({time.perf_counter() - started:.1f}s)"))

@@ -1,0 +1,68 @@
+"""Graph policies without models: which errors are retried, how node timings merge, the public result."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+
+from skillstack.agents.state import add_timings, node_seconds, public_result
+from skillstack.errors import BackendError, InputError
+from skillstack.graphs.retry import is_transient
+
+
+def _status_error(code: int) -> openai.APIStatusError:
+    request = httpx.Request("POST", "http://127.0.0.1/v1/chat/completions")
+    response = httpx.Response(code, request=request)
+    cls = {400: openai.BadRequestError, 401: openai.AuthenticationError, 404: openai.NotFoundError,
+           429: openai.RateLimitError, 500: openai.InternalServerError}.get(code, openai.APIStatusError)
+    return cls("failed", response=response, body=None)
+
+
+def test_server_errors_timeouts_and_dropped_connections_are_retried():
+    request = httpx.Request("GET", "http://127.0.0.1/")
+    assert is_transient(_status_error(500))
+    assert is_transient(_status_error(503))
+    assert is_transient(TimeoutError("slow"))
+    assert is_transient(httpx.ConnectError("refused", request=request))
+    assert is_transient(openai.APIConnectionError(request=request))
+
+
+def test_client_errors_are_never_retried():
+    for code in (400, 401, 404, 422, 429):
+        assert not is_transient(_status_error(code)), code
+
+
+def test_a_wrapped_error_is_judged_by_its_cause():
+    try:
+        try:
+            raise _status_error(502)
+        except openai.APIStatusError as exc:
+            raise BackendError("the skill server failed") from exc
+    except BackendError as wrapped:
+        assert is_transient(wrapped)
+    try:
+        try:
+            raise _status_error(404)
+        except openai.APIStatusError as exc:
+            raise BackendError("unknown model") from exc
+    except BackendError as wrapped:
+        assert not is_transient(wrapped)
+
+
+def test_user_errors_and_bugs_are_not_retried():
+    assert not is_transient(InputError("empty query"))
+    assert not is_transient(ValueError("bug"))
+
+
+def test_timings_merge_is_idempotent_and_sums_repeated_nodes():
+    router = [{"node": "router", "seconds": 0.5, "id": "1"}]
+    first = add_timings(router, [{"node": "reason", "seconds": 2.0, "id": "2"}])
+    # A subgraph hands back everything it was given plus its own entries.
+    merged = add_timings(first, first + [{"node": "reason", "seconds": 1.0, "id": "3"}])
+    assert node_seconds(merged) == {"router": 0.5, "reason": 3.0}
+
+
+def test_public_result_has_the_ask_contract_keys():
+    result = public_result({"route": "skill", "skill": "brand-voice", "answer": "Hi there,"})
+    assert {"route", "skill", "answer", "citations", "sources"} <= set(result)
+    assert result["citations"] == [] and result["sources"] == []
