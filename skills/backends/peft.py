@@ -1,0 +1,214 @@
+"""The local backend: one base model, many named LoRA adapters, mixed-skill batches.
+
+Every forward pass names each row's adapter (`adapter_names=`, "__base__" for the bare
+model), so no request depends on PEFT's global active adapter; one lock serialises all
+model access (generate, load, evict), and batching.py merges concurrent requests into
+one batch. Resident adapters are capped; the least recently used is deleted. Not here:
+which folders are skills (registry.py) or whether their files are safe (security.py).
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ...errors import SkillError
+from ...models import base_model_id, base_model_source
+from ...settings import Settings
+from ..structured import json_constraint
+from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
+
+BASE_ADAPTER = "__base__"
+
+
+class LocalEngine:
+    """The shared base model plus resident adapters; thread-safe, one generate() at a time."""
+
+    def __init__(self, settings: Settings, *, dtype: str | None = None, max_resident: int | None = None) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.settings = settings
+        self.base_id = base_model_id(settings)
+        self.max_resident = max(1, max_resident or settings.max_resident_adapters)
+        source, kwargs = base_model_source(settings)
+        # A private tokenizer and model: trainers wrap the shared base in PEFT too, and must not see our adapters.
+        self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        torch_dtype = getattr(torch, dtype) if dtype else torch.float32
+        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, trust_remote_code=False, **kwargs)
+        self.model.to(settings.device).eval()
+        self.peft: Any = None  # the PeftModel, created when the first adapter is attached
+        self.lock = threading.RLock()
+        self._resident: OrderedDict[str, Path] = OrderedDict()
+
+    # -- adapters ---------------------------------------------------------------------------------------------
+
+    @property
+    def resident_adapters(self) -> list[str]:
+        """Attached adapter names, least recently used first."""
+        return list(self._resident)
+
+    def ensure_adapter(self, name: str, folder: Path, trained_on: str) -> None:
+        """Attach folder's adapter as `name` unless resident; evict the least recently used beyond the cap."""
+        with self.lock:
+            if name in self._resident:
+                self._resident.move_to_end(name)
+                return
+            if trained_on != self.base_id:
+                raise SkillError(f"skill '{name}' ({folder}) was trained for base model '{trained_on}', but this "
+                                 f"runtime's base model is '{self.base_id}'; retrain it or change the base_model setting")
+            while len(self._resident) >= self.max_resident:
+                self.evict(next(iter(self._resident)))
+            self._attach(name, folder)
+            self._resident[name] = folder
+
+    def _attach(self, name: str, folder: Path) -> None:
+        from peft import LoraConfig, PeftModel, set_peft_model_state_dict
+        from safetensors.torch import load_file
+
+        config_data = json.loads((folder / "adapter_config.json").read_text(encoding="utf-8"))
+        if config_data.get("peft_type", "LORA") != "LORA":
+            raise SkillError(f"{folder / 'adapter_config.json'}: peft_type {config_data.get('peft_type')!r} is not "
+                             "supported; skills are LoRA adapters")
+        known = set(LoraConfig.__dataclass_fields__)
+        config = LoraConfig(**{k: v for k, v in config_data.items() if k in known})
+        config.inference_mode = True
+        state = load_file(str(folder / "adapter_model.safetensors"), device="cpu")
+        try:
+            if self.peft is None:
+                self.peft = PeftModel(self.model, config, adapter_name=name)
+            else:
+                self.peft.add_adapter(name, config)
+            result = set_peft_model_state_dict(self.peft, state, adapter_name=name)
+            unexpected = [k for k in result.unexpected_keys if "lora_" in k]
+            missing = [k for k in result.missing_keys if f".{name}." in k and "lora_" in k]
+            if unexpected or missing:
+                raise SkillError(f"{folder}: adapter weights do not fit base model '{self.base_id}' "
+                                 f"({len(unexpected)} unexpected, {len(missing)} missing tensors)")
+        except (RuntimeError, ValueError, KeyError) as exc:
+            self._drop(name)
+            raise SkillError(f"{folder}: adapter does not fit base model '{self.base_id}' ({str(exc)[:200]})") from exc
+        except SkillError:
+            self._drop(name)
+            raise
+        self.peft.eval()
+
+    def _drop(self, name: str) -> None:
+        if self.peft is not None and name in self.peft.peft_config:
+            self.peft.delete_adapter(name)
+
+    def evict(self, name: str) -> None:
+        """Detach an adapter and free its weights."""
+        with self.lock:
+            if self._resident.pop(name, None) is not None:
+                self._drop(name)
+                gc.collect()
+
+    # -- generation -------------------------------------------------------------------------------------------
+
+    def _encode(self, requests: list[ChatRequest]) -> Any:
+        prompts = [self.tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True)
+                   for r in requests]
+        return self.tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left",
+                              add_special_tokens=False).to(self.settings.device)
+
+    def _generate_kwargs(self, requests: list[ChatRequest]) -> dict[str, Any]:
+        from transformers import GenerationConfig, LogitsProcessorList
+
+        first = requests[0]
+        config = GenerationConfig(max_new_tokens=max(r.max_tokens for r in requests),
+                                  do_sample=first.temperature > 0, pad_token_id=self.tokenizer.pad_token_id,
+                                  eos_token_id=self.tokenizer.eos_token_id)
+        if first.temperature > 0:
+            config.temperature, config.top_p = first.temperature, first.top_p
+        kwargs: dict[str, Any] = {"generation_config": config}
+        if first.stop:
+            config.stop_strings = list(first.stop)
+            kwargs["tokenizer"] = self.tokenizer
+        constraints = {i: json_constraint(self.tokenizer, r.json_schema) for i, r in enumerate(requests) if r.json_schema}
+        if constraints:
+            kwargs["logits_processor"] = LogitsProcessorList([_RowConstraints(constraints)])
+        if self.peft is not None:
+            kwargs["adapter_names"] = [r.adapter or BASE_ADAPTER for r in requests]
+        return kwargs
+
+    def _prepare(self, requests: list[ChatRequest]) -> Any:
+        for r in requests:
+            if r.adapter is not None and r.adapter not in self._resident:
+                raise SkillError(f"adapter '{r.adapter}' is not attached; call ensure_adapter first")
+        if len({r.sampling_key for r in requests}) > 1:
+            raise ValueError("one generate() call needs one sampling key; batching.py groups requests")
+        for r in requests:
+            if r.adapter is not None:
+                self._resident.move_to_end(r.adapter)
+        return self.peft if self.peft is not None else self.model
+
+    def generate(self, requests: list[ChatRequest]) -> list[Completion]:
+        """One forward-batched generate() for requests sharing a sampling key (any mix of adapters)."""
+        import torch
+
+        with self.lock, torch.inference_mode():
+            model = self._prepare(requests)
+            inputs = self._encode(requests)
+            output = model.generate(**inputs, **self._generate_kwargs(requests))
+        prompt_len = inputs["input_ids"].shape[1]
+        completions = []
+        for row, request in enumerate(requests):
+            ids = output[row, prompt_len:].tolist()
+            ended = self.tokenizer.eos_token_id in ids
+            if ended:
+                ids = ids[: ids.index(self.tokenizer.eos_token_id)]
+            length_cut = len(ids) >= request.max_tokens
+            ids = ids[: request.max_tokens]
+            text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), request.stop)
+            reason = "stop" if stopped or (ended and not length_cut) else "length"
+            completions.append(Completion(text=text, finish_reason=reason, completion_tokens=len(ids),
+                                          prompt_tokens=int(inputs["attention_mask"][row].sum())))
+        return completions
+
+    def stream(self, request: ChatRequest, *, folder: Path | None = None, trained_on: str = "") -> Iterator[str]:
+        """Text deltas of one request as they are decoded (generation runs on a helper thread)."""
+        from transformers import TextIteratorStreamer
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            import torch
+
+            try:
+                with self.lock, torch.inference_mode():
+                    if request.adapter is not None:
+                        self.ensure_adapter(request.adapter, folder, trained_on)
+                    model = self._prepare([request])
+                    inputs = self._encode([request])
+                    model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer)
+            except BaseException as exc:  # surfaced to the consumer below
+                errors.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=run, name="skillstack-stream", daemon=True)
+        worker.start()
+        yield from stream_with_stop(streamer, request.stop)
+        worker.join()
+        if errors:
+            raise errors[0]
+
+
+class _RowConstraints:
+    """A logits processor applying one JSON constraint per constrained row (other rows untouched)."""
+
+    def __init__(self, processors: dict[int, Any]) -> None:
+        self.processors = processors
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        for row, processor in self.processors.items():
+            scores[row: row + 1] = processor(input_ids[row: row + 1], scores[row: row + 1])
+        return scores

@@ -1,0 +1,67 @@
+"""What every backend takes and returns: one chat request, one completion, and stop-string trimming.
+
+Pure data and pure helpers; no model code lives here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(kw_only=True)
+class ChatRequest:
+    messages: list[dict[str, str]] = field(metadata={"help": "Chat messages as {role, content}, system prompt already applied."})
+    adapter: str | None = field(default=None, metadata={"help": "Local adapter (skill) name; None = the bare base model."})
+    model: str | None = field(default=None, metadata={"help": "Remote model id (openai / openai-compatible backends)."})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus mass when sampling."})
+    max_tokens: int = field(default=256, metadata={"help": "Most new tokens."})
+    stop: tuple[str, ...] = field(default=(), metadata={"help": "Strings that end the answer (cut, not included)."})
+    json_schema: dict[str, Any] | None = field(default=None, metadata={"help": "Constrain the answer to this JSON Schema."})
+
+    @property
+    def sampling_key(self) -> tuple[Any, ...]:
+        """Requests with equal keys can share one generate() call (one sampler, one stop list)."""
+        return (self.temperature if self.temperature > 0 else 0.0, self.top_p if self.temperature > 0 else 1.0, self.stop)
+
+
+@dataclass(kw_only=True)
+class Completion:
+    text: str
+    finish_reason: str = "stop"  # "stop" | "length"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+def cut_at_stop(text: str, stop: Iterable[str]) -> tuple[str, bool]:
+    """Text up to the earliest stop string, and whether one was found."""
+    positions = [text.find(s) for s in stop if s and s in text]
+    if not positions:
+        return text, False
+    return text[: min(positions)], True
+
+
+def stream_with_stop(deltas: Iterable[str], stop: tuple[str, ...]) -> Iterator[str]:
+    """Re-chunk a delta stream so no stop string (even split across deltas) is ever emitted.
+
+    Holds back at most len(longest stop) - 1 characters until it is sure they are not a stop's start.
+    """
+    if not stop:
+        yield from (d for d in deltas if d)
+        return
+    hold = max(len(s) for s in stop) - 1
+    buffer = ""
+    for delta in deltas:
+        buffer += delta
+        cut, found = cut_at_stop(buffer, stop)
+        if found:
+            if cut:
+                yield cut
+            return
+        if len(buffer) > hold:
+            ready, buffer = buffer[: len(buffer) - hold], buffer[len(buffer) - hold:]
+            yield ready
+    if buffer:
+        yield buffer

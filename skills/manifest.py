@@ -1,0 +1,190 @@
+"""The skill manifest: skill.toml / skill.json <-> SkillManifest, schema-checked field by field.
+
+Holds the on-disk format only (versioned; unknown keys warn). Which files a folder may
+contain is security.py's business; where folders are found is registry.py's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ..errors import SkillError
+
+SKILL_FORMAT_VERSION = 1
+MANIFEST_FILES = ("skill.toml", "skill.json")
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._:-]*$")
+KINDS = ("tone", "format", "reasoning", "other")
+BACKENDS = ("peft", "openai", "openai-compatible")
+OUTPUTS = ("text", "json")
+# "base" names the bare base model in every API, so no skill may take it.
+RESERVED_NAMES = frozenset({"base"})
+
+
+@dataclass(kw_only=True)
+class GenerationDefaults:
+    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature; 0 means greedy decoding."})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (used when temperature > 0)."})
+    max_tokens: int = field(default=256, metadata={"help": "Most new tokens generated per answer."})
+    stop: list[str] = field(default_factory=list, metadata={"help": "Strings that end the answer (not included)."})
+
+
+@dataclass(kw_only=True)
+class SkillManifest:
+    version: int = field(default=SKILL_FORMAT_VERSION, metadata={"help": "Manifest format version."})
+    name: str = field(metadata={"help": "Skill name, ^[a-z0-9][a-z0-9._:-]*$; the folder's name by convention."})
+    description: str = field(default="", metadata={"help": "What the skill does, one or two sentences (shown to routers)."})
+    kind: str = field(default="other", metadata={"help": "tone | format | reasoning | other."})
+    backend: str = field(default="peft", metadata={"help": "peft (local LoRA adapter) | openai (ft: model) | openai-compatible (base_url + model)."})
+    base_model: str = field(default="", metadata={"help": "Identity of the base model the adapter was trained on."})
+    routing_examples: list[str] = field(default_factory=list, metadata={"help": "Sample tasks the router may learn from."})
+    system_prompt: str = field(default="", metadata={"help": "System prompt the skill was trained with."})
+    generation: GenerationDefaults = field(default_factory=GenerationDefaults, metadata={"help": "Generation defaults."})
+    output: str = field(default="text", metadata={"help": "text | json."})
+    schema: str | None = field(default=None, metadata={"help": "JSON Schema file inside the folder (json skills)."})
+    model: str | None = field(default=None, metadata={"help": "ft: model id (openai) or served model name (openai-compatible)."})
+    base_url: str | None = field(default=None, metadata={"help": "Server URL for openai-compatible skills."})
+    provenance: dict[str, Any] = field(default_factory=dict, metadata={"help": "Dataset hash, training config, metrics, eval scores, promoted."})
+
+
+def _fail(source: Path, key: str, problem: str) -> SkillError:
+    return SkillError(f"{source}: field '{key}' {problem}")
+
+
+def _check_str(source: Path, key: str, value: Any, *, optional: bool = False) -> str | None:
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise _fail(source, key, f"must be a string, got {type(value).__name__}")
+    return value
+
+
+def _check_choice(source: Path, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise _fail(source, key, f"must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _check_str_list(source: Path, key: str, value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise _fail(source, key, "must be a list of strings")
+    return list(value)
+
+
+def _parse_generation(source: Path, raw: Any) -> GenerationDefaults:
+    if not isinstance(raw, dict):
+        raise _fail(source, "generation", "must be a table of temperature, top_p, max_tokens, stop")
+    known = {f.name for f in fields(GenerationDefaults)}
+    for key in sorted(set(raw) - known):
+        warnings.warn(f"{source}: unknown key 'generation.{key}' ignored (newer skillstack?)", stacklevel=3)
+    gen = GenerationDefaults()
+    for key in ("temperature", "top_p"):
+        if key in raw:
+            value = raw[key]
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise _fail(source, f"generation.{key}", f"must be a number >= 0, got {value!r}")
+            setattr(gen, key, float(value))
+    if not 0 < gen.top_p <= 1:
+        raise _fail(source, "generation.top_p", f"must be in (0, 1], got {gen.top_p}")
+    if "max_tokens" in raw:
+        value = raw["max_tokens"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise _fail(source, "generation.max_tokens", f"must be an integer >= 1, got {value!r}")
+        gen.max_tokens = value
+    if "stop" in raw:
+        gen.stop = _check_str_list(source, "generation.stop", raw["stop"])
+    return gen
+
+
+def parse_manifest(data: dict[str, Any], source: Path) -> SkillManifest:
+    """Check a decoded manifest field by field; errors name the file and the field."""
+    if not isinstance(data, dict):
+        raise SkillError(f"{source}: a manifest must be a table/object")
+    known = {f.name for f in fields(SkillManifest)}
+    for key in sorted(set(data) - known):
+        warnings.warn(f"{source}: unknown key '{key}' ignored (newer skillstack?)", stacklevel=2)
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _fail(source, "version", f"must be an integer >= 1, got {version!r}")
+    if version > SKILL_FORMAT_VERSION:
+        warnings.warn(f"{source}: manifest version {version} is newer than {SKILL_FORMAT_VERSION}; "
+                      "reading the fields this version knows", stacklevel=2)
+    name = _check_str(source, "name", data.get("name"))
+    if not NAME_PATTERN.match(name) or name in RESERVED_NAMES:
+        raise _fail(source, "name", f"{name!r} is not a valid skill name (^[a-z0-9][a-z0-9._:-]*$, not 'base')")
+    manifest = SkillManifest(
+        version=version,
+        name=name,
+        description=_check_str(source, "description", data.get("description", "")),
+        kind=_check_choice(source, "kind", data.get("kind", "other"), KINDS),
+        backend=_check_choice(source, "backend", data.get("backend", "peft"), BACKENDS),
+        base_model=_check_str(source, "base_model", data.get("base_model", "")),
+        routing_examples=_check_str_list(source, "routing_examples", data.get("routing_examples", [])),
+        system_prompt=_check_str(source, "system_prompt", data.get("system_prompt", "")),
+        generation=_parse_generation(source, data.get("generation", {})),
+        output=_check_choice(source, "output", data.get("output", "text"), OUTPUTS),
+        schema=_check_str(source, "schema", data.get("schema"), optional=True),
+        model=_check_str(source, "model", data.get("model"), optional=True),
+        base_url=_check_str(source, "base_url", data.get("base_url"), optional=True),
+        provenance=data.get("provenance", {}),
+    )
+    if not isinstance(manifest.provenance, dict):
+        raise _fail(source, "provenance", "must be a table/object")
+    if manifest.output == "json" and not manifest.schema:
+        raise _fail(source, "schema", "is required when output = \"json\" (a JSON Schema file in the folder)")
+    if manifest.backend == "peft" and not manifest.base_model:
+        raise _fail(source, "base_model", "is required for backend \"peft\" (the base the adapter was trained on)")
+    if manifest.backend in ("openai", "openai-compatible") and not manifest.model:
+        raise _fail(source, "model", f"is required for backend \"{manifest.backend}\"")
+    if manifest.backend == "openai-compatible" and not manifest.base_url:
+        raise _fail(source, "base_url", "is required for backend \"openai-compatible\"")
+    return manifest
+
+
+def manifest_path(folder: Path) -> Path:
+    """The manifest file of a skill folder (skill.toml preferred over skill.json)."""
+    for filename in MANIFEST_FILES:
+        if (folder / filename).is_file():
+            return folder / filename
+    raise SkillError(f"{folder}: no skill.toml or skill.json; a skill folder needs a manifest")
+
+
+def load_manifest(folder: Path) -> SkillManifest:
+    """Read and check the manifest of a skill folder."""
+    path = manifest_path(folder)
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise SkillError(f"{path}: not UTF-8 text") from exc
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise SkillError(f"{path}: not valid {path.suffix[1:].upper()} ({exc})") from exc
+    return parse_manifest(data, path)
+
+
+def manifest_to_dict(manifest: SkillManifest) -> dict[str, Any]:
+    """Plain data for TOML/JSON; None fields are left out (TOML has no null)."""
+    return {key: value for key, value in asdict(manifest).items() if value is not None}
+
+
+def write_manifest(folder: Path, manifest: SkillManifest) -> Path:
+    """Write folder/skill.toml atomically (temp file then rename); returns its path."""
+    import tomli_w
+
+    parse_manifest(manifest_to_dict(manifest), folder / "skill.toml")  # never write what we could not read back
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "skill.toml"
+    tmp = folder / f".skill.toml.tmp-{os.getpid()}"
+    tmp.write_text(tomli_w.dumps(manifest_to_dict(manifest)), encoding="utf-8")
+    os.replace(tmp, target)
+    return target
+
+
+__all__ = ["SKILL_FORMAT_VERSION", "GenerationDefaults", "SkillManifest", "load_manifest", "write_manifest",
+           "parse_manifest", "manifest_to_dict", "manifest_path", "NAME_PATTERN"]

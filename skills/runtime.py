@@ -1,0 +1,126 @@
+"""The skills runtime: one per settings, turning skill names into LangChain chat models.
+
+`chat_model(settings, "base")` is the base model without adapter; any discovered skill name
+gives that skill on its backend. The local engine (base model + adapters) is built once,
+on first local use. Discovery lives in registry.py, token generation in backends/.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from ..errors import SkillError
+from ..settings import Settings
+from .chat_model import SkillChatModel
+from .manifest import SkillManifest
+from .registry import Discovery, Skill, discover_skills
+
+BASE = "base"
+_runtimes: dict[Settings, SkillRuntime] = {}
+_runtimes_lock = threading.Lock()
+
+
+class SkillRuntime:
+    """Skills of one settings: discovery (cached until refresh) and the shared local engine."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._discovery: Discovery | None = None
+        self._batcher: Any = None
+        self._lock = threading.Lock()
+
+    def discovery(self, *, refresh: bool = False) -> Discovery:
+        with self._lock:
+            if self._discovery is None or refresh:
+                self._discovery = discover_skills(self.settings)
+            return self._discovery
+
+    def skill(self, name: str) -> Skill:
+        """The discovered skill called name; SkillError saying why when it was rejected or is unknown."""
+        found = self.discovery()
+        if name in found.skills:
+            return found.skills[name]
+        if name not in self.discovery(refresh=True).skills:
+            found = self.discovery()
+            for rejected in found.rejected:
+                if rejected.name == name:
+                    raise SkillError(f"skill '{name}' was rejected: {rejected.reason}")
+            known = ", ".join(sorted(found.skills)) or "none"
+            raise SkillError(f"unknown skill '{name}' (available: base, {known}); see `skillstack skills list`")
+        return self.discovery().skills[name]
+
+    @property
+    def batcher(self) -> Any:
+        """The local engine's request merger; loading the base model on first use."""
+        with self._lock:
+            if self._batcher is None:
+                from .backends.batching import Batcher
+                from .backends.peft import LocalEngine
+
+                self._batcher = Batcher(LocalEngine(self.settings))
+            return self._batcher
+
+    @property
+    def engine(self) -> Any:
+        return self.batcher.engine
+
+    def chat_model(self, name: str = BASE, **overrides: Any) -> SkillChatModel:
+        """Skill `name` as a chat model; overrides: temperature, top_p, max_tokens, stop, system_prompt, max_retries."""
+        if name == BASE:
+            from .backends.batching import LocalBackend
+
+            return self._build(name, None, LocalBackend(batcher=self.batcher), overrides)
+        skill = self.skill(name)
+        return self._build(name, skill, self._backend_for(skill), overrides)
+
+    def _backend_for(self, skill: Skill) -> Any:
+        manifest = skill.manifest
+        if manifest.backend == "peft":
+            from .backends.batching import LocalBackend
+
+            return LocalBackend(batcher=self.batcher, adapter=skill.name, folder=skill.path,
+                                trained_on=manifest.base_model)
+        from .backends.openai import remote_backend
+
+        return remote_backend(self.settings, manifest)
+
+    def _build(self, name: str, skill: Skill | None, backend: Any, overrides: dict[str, Any]) -> SkillChatModel:
+        manifest: SkillManifest | None = skill.manifest if skill else None
+        values: dict[str, Any] = {"skill": name, "backend": backend}
+        if manifest is not None:
+            gen = manifest.generation
+            values.update(system_prompt=manifest.system_prompt, temperature=gen.temperature, top_p=gen.top_p,
+                          max_tokens=gen.max_tokens, stop=list(gen.stop), json_schema=skill.schema)
+        allowed = {"temperature", "top_p", "max_tokens", "stop", "system_prompt", "max_retries"}
+        unknown = set(overrides) - allowed
+        if unknown:
+            raise SkillError(f"unknown chat_model override(s): {', '.join(sorted(unknown))} "
+                             f"(allowed: {', '.join(sorted(allowed))})")
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return SkillChatModel(**values)
+
+
+def get_runtime(settings: Settings) -> SkillRuntime:
+    """The runtime for settings, created once per process."""
+    with _runtimes_lock:
+        if settings not in _runtimes:
+            _runtimes[settings] = SkillRuntime(settings)
+        return _runtimes[settings]
+
+
+def chat_model(settings: Settings, name: str = BASE, **overrides: Any) -> SkillChatModel:
+    """Skill `name` ("base" = base model without adapter) as a LangChain chat model."""
+    return get_runtime(settings).chat_model(name, **overrides)
+
+
+def default_chat_model(settings: Settings) -> BaseChatModel:
+    """The chat model for RAG answers and judges: OpenAI's settings.chat_model when OPENAI_API_KEY is set, else local base."""
+    if settings.chat_model and os.environ.get("OPENAI_API_KEY"):
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(model=settings.chat_model, base_url=settings.openai_base_url or None, temperature=0)
+    return chat_model(settings, BASE)
