@@ -43,7 +43,8 @@ for _name in COMMAND_MODULES:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; a SkillstackError becomes one line on stderr and exit code 2, never a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        # Without standalone mode click returns typer.Exit's code instead of raising it.
+        result = app(args=argv, standalone_mode=False)
     except SkillstackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     except click.exceptions.Abort:
         print("aborted", file=sys.stderr)
         return 1
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def entry() -> None:

@@ -17,7 +17,6 @@ CODES: dict[str, str] = {
     "invalid_json": "the line is not one JSON value",
     "non_finite_number": "NaN or Infinity (not JSON) in the line",
     "too_deep": "the JSON nests deeper than the parser allows",
-    "file_not_found": "the file does not exist or cannot be read",
     # OpenAI's classes
     "data_type": "the line is not a JSON object",
     "missing_messages_list": "no non-empty `messages` list",

@@ -1,0 +1,76 @@
+"""The token limit (real base-model tokenizer), load_examples for trainers, and the `data validate` CLI contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from skillstack.cli.main import main
+from skillstack.errors import DatasetError
+from skillstack.training.datasets.validate import load_examples, validate_file
+
+
+def write(path: Path, examples: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in examples), encoding="utf-8")
+    return path
+
+
+def chat(i: int, answer: str = "fine") -> dict:
+    return {"messages": [{"role": "user", "content": f"question {i}"}, {"role": "assistant", "content": answer}]}
+
+
+@pytest.fixture(scope="module")
+def tokenizer(shared_settings):
+    from skillstack.models import load_tokenizer
+
+    return load_tokenizer(shared_settings)
+
+
+def test_example_over_the_token_limit_is_an_error_unless_truncating(tmp_path: Path, tokenizer):
+    path = write(tmp_path / "d.jsonl", [chat(i) for i in range(11)] + [chat(99, "word " * 200)])
+    strict = validate_file(path, tokenizer=tokenizer, max_tokens=100)
+    assert [(f.line, f.code) for f in strict.errors] == [(12, "too_many_tokens")]
+    assert strict.tokens[0] < 100 < strict.tokens[-1]
+    lenient = validate_file(path, tokenizer=tokenizer, max_tokens=100, truncate=True)
+    assert lenient.ok and "too_many_tokens" in {f.code for f in lenient.warnings}
+
+
+def test_load_examples_refuses_a_file_with_errors_and_points_at_the_validator(tmp_path: Path):
+    path = write(tmp_path / "d.jsonl", [chat(i) for i in range(10)] + [{"messages": []}])
+    with pytest.raises(DatasetError, match=r"line 11: missing_messages_list.*skillstack data validate"):
+        load_examples(path)
+    assert len(load_examples(write(tmp_path / "ok.jsonl", [chat(i) for i in range(10)]))) == 10
+
+
+def test_load_examples_refuses_the_wrong_format(tmp_path: Path):
+    path = write(tmp_path / "d.jsonl", [chat(i) for i in range(10)])
+    with pytest.raises(DatasetError, match="as preference data"):
+        load_examples(path, format="preference")
+
+
+def test_cli_validate_json_prints_one_report_and_exits_by_verdict(tmp_path: Path, capsys, home):
+    good = write(tmp_path / "good.jsonl", [chat(i) for i in range(12)])
+    assert main(["data", "validate", str(good), "--json", "--no-tokens"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"ok", "examples", "format", "errors", "warnings"}
+    assert report["ok"] and report["examples"] == 12 and report["format"] == "chat"
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(good.read_bytes() + b"{broken\n")
+    assert main(["data", "validate", str(bad), "--json", "--no-tokens"]) == 1
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    assert json.loads(out[0])["errors"] == [{"line": 13, "code": "invalid_json", "message": json.loads(out[0])["errors"][0]["message"]}]
+
+
+def test_cli_validate_counts_tokens_with_the_base_model_by_default(tmp_path: Path, capsys, home):
+    path = write(tmp_path / "d.jsonl", [chat(i) for i in range(11)] + [chat(99, "word " * 200)])
+    assert main(["data", "validate", str(path), "--json", "--max-tokens", "100"]) == 1
+    assert json.loads(capsys.readouterr().out)["errors"][0]["code"] == "too_many_tokens"
+
+
+def test_cli_validate_missing_file_is_one_line_exit_2(tmp_path: Path, capsys, home):
+    assert main(["data", "validate", str(tmp_path / "nope.jsonl"), "--json"]) == 2
+    assert "no such file" in capsys.readouterr().err
