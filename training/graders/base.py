@@ -1,0 +1,114 @@
+"""The grader interface, the registry of grader types, and build_grader (OpenAI grader JSON -> Grader).
+
+Grader types register through register_grader, built-ins exactly like plugins. The types themselves
+live one per module beside this one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+    from ...settings import Settings
+
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(kw_only=True)
+class BuildContext:
+    """What grader factories may need: settings (models, judges) and an explicit judge chat model."""
+
+    settings: Settings | None = None
+    judge: BaseChatModel | None = None
+    # Built lazily and shared by the graders of one build (a multi grader's children).
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(kw_only=True)
+class Grader(ABC):
+    """Scores one sample against one dataset item, in [0, 1]."""
+
+    name: str
+    pass_threshold: float | None = None
+
+    @abstractmethod
+    def grade(self, sample: dict[str, Any], item: dict[str, Any]) -> float:
+        """sample = {"output_text": str, "output_json": object or None}; item = the dataset row."""
+
+    def passed(self, score: float) -> bool:
+        return score >= (self.pass_threshold if self.pass_threshold is not None else 1.0)
+
+
+Factory = Callable[[dict[str, Any], BuildContext], Grader]
+_REGISTRY: dict[str, Factory] = {}
+
+
+def register_grader(type_name: str, factory: Factory) -> None:
+    """Make a grader type available to build_grader (the one way in, for built-ins and plugins)."""
+    if not isinstance(type_name, str) or not _TYPE_NAME.match(type_name):
+        raise ConfigError(f"grader type {type_name!r} must match {_TYPE_NAME.pattern}")
+    if not callable(factory):
+        raise ConfigError(f"grader type {type_name!r}: factory must be callable")
+    if type_name in _REGISTRY and _REGISTRY[type_name] is not factory:
+        raise ConfigError(f"grader type {type_name!r} is already registered")
+    _REGISTRY[type_name] = factory
+
+
+def grader_types() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def build_grader(spec: dict[str, Any], *, settings: Settings | None = None, judge: BaseChatModel | None = None,
+                 context: BuildContext | None = None) -> Grader:
+    """A Grader from OpenAI grader JSON (plus "json_schema"); ConfigError naming the field when the spec is wrong."""
+    if not isinstance(spec, dict):
+        raise ConfigError(f"a grader spec must be a JSON object, got {type(spec).__name__}")
+    kind = spec.get("type")
+    if kind not in _REGISTRY:
+        raise ConfigError(f"grader 'type' must be one of {', '.join(grader_types())}, got {kind!r}")
+    return _REGISTRY[kind](spec, context or BuildContext(settings=settings, judge=judge))
+
+
+def field_of(spec: dict[str, Any], key: str, kind: type | tuple[type, ...], *, default: Any = ..., choices: Any = None) -> Any:
+    """One spec field, checked; errors name the grader and the field."""
+    label = f"grader {spec.get('name') or spec.get('type')!r}"
+    if key not in spec:
+        if default is ...:
+            raise ConfigError(f"{label}: missing field '{key}'")
+        return default
+    value = spec[key]
+    if not isinstance(value, kind) or isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ConfigError(f"{label}: field '{key}' has the wrong type ({type(value).__name__})")
+    if choices is not None and value not in choices:
+        raise ConfigError(f"{label}: field '{key}' must be one of {', '.join(map(str, choices))}, got {value!r}")
+    return value
+
+
+def common_fields(spec: dict[str, Any]) -> dict[str, Any]:
+    """name and pass_threshold, shared by every grader type."""
+    threshold = field_of(spec, "pass_threshold", (int, float), default=None)
+    return {"name": field_of(spec, "name", str, default=spec.get("type", "grader")),
+            "pass_threshold": float(threshold) if threshold is not None else None}
+
+
+def load_grader_spec(path: Path) -> dict[str, Any]:
+    """A grader spec from a JSON file (OpenAI's grader JSON, as given to `skillstack eval --grader`)."""
+    try:
+        spec = json.loads(Path(path).read_text(encoding="utf-8-sig"))
+    except FileNotFoundError as exc:
+        raise InputError(f"{path}: no such grader file") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a JSON grader spec ({exc})") from exc
+    if not isinstance(spec, dict):
+        raise InputError(f"{path}: a grader spec is one JSON object with a 'type'")
+    return spec
