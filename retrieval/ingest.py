@@ -1,0 +1,153 @@
+"""Incremental, idempotent ingest of files and folders into the store, and removal of a source.
+
+Chunk ids are content hashes, so a file's wanted ids are known before any embedding: unchanged files
+write nothing, changed files embed only their new chunks and drop the stale ones, and a run killed
+mid-way is finished by the next run (upserts are idempotent; the BM25 index is rebuilt from Chroma
+whenever its id digest disagrees). One writer at a time (store.write_lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import DocumentError, StoreError
+from ..settings import Settings
+from . import store
+from .chunking import DEFAULT_MAX_CHARS, Chunk, chunk_text
+from .embeddings import Embedder, embedding_model_name, get_embedder
+from .lexical import LexicalIndex, ids_digest
+from .loaders import is_supported, load_document
+
+log = logging.getLogger(__name__)
+DEFAULT_BATCH = 64
+
+
+@dataclass(kw_only=True)
+class IngestReport:
+    added: list[str] = field(default_factory=list, metadata={"help": "Files new to the store."})
+    updated: list[str] = field(default_factory=list, metadata={"help": "Files whose chunks changed."})
+    unchanged: list[str] = field(default_factory=list, metadata={"help": "Files already in the store as they are."})
+    skipped: list[str] = field(default_factory=list, metadata={"help": "Warnings: unsupported files, skipped."})
+    errors: list[str] = field(default_factory=list, metadata={"help": "One line per file that could not be ingested."})
+    chunks_written: int = 0
+    chunks_deleted: int = 0
+    total_chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def lexical_dir(settings: Settings) -> Path:
+    return settings.store_dir / "lexical"
+
+
+def sync_lexical(settings: Settings, collection: Any, *, force: bool = False) -> LexicalIndex:
+    """Make the saved BM25 index match Chroma, rebuilding it from Chroma when the digests differ."""
+    saved = LexicalIndex.load(lexical_dir(settings))
+    if not force and saved is not None:
+        ids = collection.get(include=[])["ids"]
+        if saved.digest == ids_digest(ids):
+            return saved
+    everything = store.read_all(collection)
+    index = LexicalIndex.build(everything["ids"], everything["documents"], everything["metadatas"])
+    index.save(lexical_dir(settings))
+    return index
+
+
+def expand_paths(paths: list[Path], report: IngestReport) -> list[Path]:
+    """Files named or found (recursively, hidden ones left out) under the given paths, each once, sorted."""
+    files: dict[Path, None] = {}
+    for path in paths:
+        if path.is_dir():
+            for found in sorted(path.rglob("*")):
+                relative = found.relative_to(path)
+                if found.is_file() and not any(part.startswith(".") for part in relative.parts):
+                    files.setdefault(found.resolve())
+        elif path.is_file():
+            files.setdefault(path.resolve())
+        else:
+            report.errors.append(f"{path}: no such file or folder")
+    return list(files)
+
+
+def _prepare(files: list[Path], report: IngestReport, max_chars: int, progress: bool) -> dict[str, list[Chunk]]:
+    from tqdm import tqdm
+
+    prepared: dict[str, list[Chunk]] = {}
+    for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2, file=sys.stderr):
+        if not is_supported(path):
+            report.skipped.append(f"{path}: unsupported file type {path.suffix or '(no suffix)'}, skipped")
+            log.warning(report.skipped[-1])
+            continue
+        try:
+            document = load_document(path)
+        except DocumentError as exc:
+            report.errors.append(str(exc))
+            continue
+        prepared[document.source] = chunk_text(document.text, source=document.source, max_chars=max_chars)
+    return prepared
+
+
+def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True, embedder: Embedder | None = None,
+                 batch_size: int = DEFAULT_BATCH, max_chars: int = DEFAULT_MAX_CHARS) -> IngestReport:
+    """Ingest files and folders; bad files are reported in IngestReport.errors while the rest still go in."""
+    from tqdm import tqdm
+
+    report = IngestReport()
+    files = expand_paths([Path(p) for p in paths], report)
+    prepared = _prepare(files, report, max_chars, progress)
+    with store.write_lock(settings):
+        collection = store.open_collection(settings, create=True, embedding_model=embedding_model_name(settings))
+        plan: list[Chunk] = []
+        stale: list[str] = []
+        for source, chunks in prepared.items():
+            existing = set(collection.get(where={"source": source}, include=[])["ids"])
+            wanted = {chunk.id for chunk in chunks}
+            missing = [chunk for chunk in chunks if chunk.id not in existing]
+            gone = sorted(existing - wanted)
+            if not missing and not gone:
+                report.unchanged.append(source)
+                continue
+            (report.updated if existing else report.added).append(source)
+            plan.extend(missing)
+            stale.extend(gone)
+        if plan:
+            embedder = embedder or get_embedder(settings)
+            with tqdm(total=len(plan), desc="embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:
+                for start in range(0, len(plan), batch_size):
+                    batch = plan[start:start + batch_size]
+                    vectors = embedder.embed([chunk.text for chunk in batch], batch_size=batch_size)
+                    # Upsert, not add: a re-run after a kill may write a batch that partly landed already.
+                    collection.upsert(ids=[c.id for c in batch], documents=[c.text for c in batch],
+                                      metadatas=[c.metadata for c in batch], embeddings=vectors.tolist())
+                    report.chunks_written += len(batch)
+                    bar.update(len(batch))
+        for start in range(0, len(stale), 5000):
+            collection.delete(ids=stale[start:start + 5000])
+        report.chunks_deleted = len(stale)
+        index = sync_lexical(settings, collection, force=bool(plan or stale))
+        report.total_chunks = len(index.ids)
+    return report
+
+
+def remove_source(settings: Settings, path: Path) -> int:
+    """Delete the chunks of one file, or of every file under a folder; returns how many were deleted."""
+    if not store.store_exists(settings):
+        raise StoreError(f"no knowledge store at {settings.store_dir}; nothing to remove")
+    target = str(Path(path).expanduser().resolve())
+    with store.write_lock(settings):
+        collection = store.open_collection(settings, create=False)
+        ids = collection.get(where={"source": target}, include=[])["ids"]
+        if not ids:  # maybe a folder: every source below it
+            everything = store.read_all(collection)
+            prefix = target.rstrip("/") + "/"
+            ids = [i for i, m in zip(everything["ids"], everything["metadatas"])
+                   if str((m or {}).get("source", "")).startswith(prefix)]
+        for start in range(0, len(ids), 5000):
+            collection.delete(ids=ids[start:start + 5000])
+        sync_lexical(settings, collection, force=bool(ids))
+    return len(ids)

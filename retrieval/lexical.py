@@ -1,0 +1,99 @@
+"""The BM25 side of the store: a bm25s index over every chunk, saved beside Chroma and kept in step with it.
+
+The index is derived data: it records a digest of the chunk ids it was built from, so a reader can tell
+when Chroma moved on (an ingest killed between the two writes) and rebuild it from Chroma. Saved to a
+temporary folder then swapped in, so a reader never sees half an index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .filters import matches
+
+FORMAT_VERSION = 1
+_META = "skillstack-lexical.json"
+
+
+def ids_digest(ids: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()
+
+
+def tokenize(texts: Sequence[str]) -> list[list[str]]:
+    """English stop words out, Snowball stems in ("notification" and "notify" meet)."""
+    import bm25s
+    import Stemmer
+
+    return bm25s.tokenize(list(texts), stopwords="en", stemmer=Stemmer.Stemmer("english"),
+                          return_ids=False, show_progress=False)
+
+
+class LexicalIndex:
+    """BM25 over chunk texts; search returns (chunk id, score) pairs, best first."""
+
+    def __init__(self, bm25: Any, ids: list[str], metadatas: list[dict[str, Any]]) -> None:
+        self._bm25 = bm25
+        self.ids = ids
+        self.metadatas = metadatas
+        self.digest = ids_digest(ids)
+
+    @classmethod
+    def build(cls, ids: Sequence[str], texts: Sequence[str], metadatas: Sequence[Mapping[str, Any]]) -> LexicalIndex:
+        import bm25s
+
+        bm25 = None
+        if ids:
+            bm25 = bm25s.BM25()
+            # An empty token list breaks bm25s' vocabulary; such a chunk (all stop words) matches nothing anyway.
+            bm25.index([tokens or ["\x00"] for tokens in tokenize(texts)], show_progress=False)
+        return cls(bm25, list(ids), [dict(m or {}) for m in metadatas])
+
+    def search(self, query: str, k: int, *, where: Mapping[str, Any] | None = None) -> list[tuple[str, float]]:
+        if self._bm25 is None or k <= 0:
+            return []
+        tokens = [t for t in tokenize([query])[0] if t in self._bm25.vocab_dict]
+        if not tokens:
+            return []
+        scores = np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
+        if where:
+            mask = np.fromiter((matches(m, where) for m in self.metadatas), dtype=bool, count=len(self.ids))
+            scores = np.where(mask, scores, -np.inf)
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(self.ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def save(self, folder: Path) -> None:
+        """Write to a sibling temp folder, then swap it in (readers see the old or the new, never a mix)."""
+        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if self._bm25 is not None:
+            self._bm25.save(str(tmp), show_progress=False)
+        meta = {"version": FORMAT_VERSION, "digest": self.digest, "ids": self.ids, "metadatas": self.metadatas}
+        (tmp / _META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
+        if folder.exists():
+            folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    @classmethod
+    def load(cls, folder: Path) -> LexicalIndex | None:
+        """The saved index, or None when missing, unreadable or of another format version."""
+        import bm25s
+
+        try:
+            meta = json.loads((folder / _META).read_text(encoding="utf-8"))
+            if meta.get("version") != FORMAT_VERSION:
+                return None
+            bm25 = bm25s.BM25.load(str(folder), show_progress=False) if meta["ids"] else None
+        except (OSError, ValueError, KeyError):
+            return None
+        return cls(bm25, meta["ids"], meta["metadatas"])

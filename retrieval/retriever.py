@@ -1,0 +1,128 @@
+"""Search over the store: dense (Chroma), lexical (BM25) or both fused by RRF; also a LangChain retriever.
+
+Opening a Retriever reads the store once (Chroma collection + BM25 index, rebuilt in memory if it lags
+Chroma); the embedder is built on first dense query. Writing lives in ingest.py.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import InputError
+from ..settings import Settings
+from . import store
+from .embeddings import Embedder, embedding_model_name, get_embedder
+from .fusion import reciprocal_rank_fusion
+from .hits import Hit
+from .lexical import LexicalIndex, ids_digest
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_K = 1000
+
+
+def validate_query(query: str, k: int, mode: str = "hybrid") -> None:
+    if not isinstance(query, str) or not query.strip():
+        raise InputError("the query is empty; pass some text to search for")
+    if k < 1 or k > MAX_K:
+        raise InputError(f"-k must be between 1 and {MAX_K}, got {k}")
+    if mode not in MODES:
+        raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+
+
+class Retriever:
+    """Hybrid retrieval with citations over one store; raises StoreError when the store does not exist."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._collection = store.open_collection(settings, create=False, embedding_model=embedding_model_name(settings))
+        self._embedder = embedder
+        self._lexical: LexicalIndex | None = None
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        if self._lexical is None:
+            from .ingest import lexical_dir
+
+            saved = LexicalIndex.load(lexical_dir(self.settings))
+            if saved is None or saved.digest != ids_digest(self._collection.get(include=[])["ids"]):
+                # Lagging Chroma (an ingest was killed between its two writes): rebuild in memory, read-only.
+                everything = store.read_all(self._collection)
+                saved = LexicalIndex.build(everything["ids"], everything["documents"], everything["metadatas"])
+            self._lexical = saved
+        return self._lexical
+
+    def count(self) -> int:
+        return self._collection.count()
+
+    def _dense(self, query: str, depth: int, where: Mapping[str, Any] | None) -> list[tuple[str, float]]:
+        total = self.count()
+        if total == 0:
+            return []
+        vector = self.embedder.embed([query])[0]
+        result = self._collection.query(query_embeddings=[vector.tolist()], n_results=min(depth, total),
+                                        where=dict(where) if where else None, include=["distances"])
+        # Cosine space: distance = 1 - similarity.
+        return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
+
+    def search(self, query: str, k: int = 5, *, where: dict | None = None, mode: str = "hybrid") -> list[Hit]:
+        """The k best chunks for the query, each with its citation in metadata (article, title, source)."""
+        validate_query(query, k, mode)
+        depth = max(4 * k, 30)  # fusion needs more candidates than it returns
+        if mode == "dense":
+            ranked = self._dense(query, k, where)
+        elif mode == "lexical":
+            ranked = self.lexical.search(query, k, where=where)
+        else:
+            dense = self._dense(query, depth, where)
+            lexical = self.lexical.search(query, depth, where=where)
+            ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]])[:k]
+        return self._hits(ranked)
+
+    def _hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
+        if not ranked:
+            return []
+        found = self._collection.get(ids=[i for i, _ in ranked], include=["documents", "metadatas"])
+        by_id = {i: (doc, meta) for i, doc, meta in zip(found["ids"], found["documents"], found["metadatas"])}
+        hits = []
+        for chunk_id, score in ranked:
+            if chunk_id not in by_id:  # deleted since the index was read
+                continue
+            text, metadata = by_id[chunk_id]
+            metadata = {**(metadata or {}), "chunk_id": chunk_id}
+            hits.append(Hit(text=text or "", score=float(score), source=str(metadata.get("source", "")),
+                            metadata=metadata))
+        return hits
+
+    def as_langchain(self, k: int = 5) -> Any:
+        """This retriever as a langchain_core BaseRetriever returning Documents (metadata = hit metadata + score)."""
+        return _langchain_class()(retriever=self, k=k)
+
+
+@functools.cache
+def _langchain_class() -> type:
+    from langchain_core.callbacks import CallbackManagerForRetrieverRun
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
+    from pydantic import ConfigDict
+
+    class SkillstackRetriever(BaseRetriever):
+        """Hybrid (dense + BM25, RRF) retrieval over a skillstack store."""
+
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+        retriever: Any
+        k: int = 5
+        mode: str = "hybrid"
+
+        def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+            return [Document(page_content=hit.text, metadata={**hit.metadata, "source": hit.source, "score": hit.score})
+                    for hit in self.retriever.search(query, self.k, mode=self.mode)]
+
+    return SkillstackRetriever

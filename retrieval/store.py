@@ -1,0 +1,115 @@
+"""The Chroma side of the store: client, collection, and the one-writer lock (no search, no BM25).
+
+Embedded mode keeps Chroma under settings.store_dir/chroma (PersistentClient); setting chroma_host uses
+an HttpClient instead. Chroma is not process-safe, so every writer holds store_dir/write.lock, whose
+companion file names the holder's PID for the error the second writer sees.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StoreError
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+EMBEDDING_KEY = "skillstack_embedding_model"
+
+
+def chroma_dir(settings: Settings):
+    return settings.store_dir / "chroma"
+
+
+def store_exists(settings: Settings) -> bool:
+    return bool(settings.chroma_host) or (chroma_dir(settings) / "chroma.sqlite3").exists()
+
+
+def open_client(settings: Settings) -> ClientAPI:
+    """A Chroma client for this store, telemetry off, never reset by accident."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_host:
+        try:
+            return chromadb.HttpClient(host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings)
+        except Exception as exc:  # connection refused, bad host: one line naming the server
+            raise StoreError(f"cannot reach the Chroma server at {settings.chroma_host}:{settings.chroma_port} "
+                             f"({exc}); start it or unset chroma_host") from exc
+    chroma_dir(settings).mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(chroma_dir(settings)), settings=chroma_settings)
+
+
+def open_collection(settings: Settings, *, create: bool, embedding_model: str = "") -> Collection:
+    """The documents collection; StoreError when it does not exist and create is False."""
+    if not create and not store_exists(settings):
+        raise StoreError(f"no knowledge store at {settings.store_dir}; run `skillstack ingest PATH` first "
+                         "(or pass --home pointing at an existing one)")
+    client = open_client(settings)
+    if create:
+        collection = client.get_or_create_collection(
+            settings.collection, embedding_function=None,
+            metadata={"hnsw:space": "cosine", EMBEDDING_KEY: embedding_model})
+    else:
+        try:
+            collection = client.get_collection(settings.collection, embedding_function=None)
+        except Exception as exc:  # chromadb raises NotFoundError (or ValueError in older releases)
+            raise StoreError(f"the store at {settings.store_dir} has no collection {settings.collection!r}; "
+                             "run `skillstack ingest PATH` first") from exc
+    stored = (collection.metadata or {}).get(EMBEDDING_KEY)
+    if embedding_model and stored and stored != embedding_model:
+        raise StoreError(f"collection {settings.collection!r} was built with embedding model {stored!r}, "
+                         f"not {embedding_model!r}; use another --home/collection or the same embedding model")
+    return collection
+
+
+def read_all(collection: Collection, *, batch: int = 5000) -> dict[str, list[Any]]:
+    """Every id, document and metadata in the collection, paged so large stores stay within memory limits."""
+    out: dict[str, list[Any]] = {"ids": [], "documents": [], "metadatas": []}
+    offset = 0
+    while True:
+        page = collection.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+        for key in out:
+            out[key].extend(page[key] or [])
+        if len(page["ids"]) < batch:
+            return out
+        offset += batch
+
+
+def _pid_file(settings: Settings):
+    return settings.store_dir / "write.pid"
+
+
+@contextlib.contextmanager
+def write_lock(settings: Settings) -> Iterator[None]:
+    """Hold the store's writer lock; a second writer gets StoreError naming the holder's PID.
+
+    An OS-level lock (filelock): the kernel drops it when the holder dies, even by SIGKILL,
+    so a killed ingest never leaves the store locked.
+    """
+    from filelock import FileLock, Timeout
+
+    settings.store_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.store_dir / "write.lock"), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:
+        try:
+            holder = _pid_file(settings).read_text().strip() or "unknown"
+        except OSError:
+            holder = "unknown"
+        raise StoreError(f"store {settings.store_dir} is locked by PID {holder} (another skillstack process is "
+                         "writing it); wait for it to finish and run the command again") from None
+    try:
+        _pid_file(settings).write_text(str(os.getpid()))
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            _pid_file(settings).unlink()
+        lock.release()
