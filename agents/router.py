@@ -168,11 +168,15 @@ def decide(scores: np.ndarray, names: Sequence[str], temperature: float, thresho
 
 
 class EmbeddingRouter:
-    """Nearest-examples router over sentence embeddings; built once per graph build, fast per task."""
+    """Nearest-examples router over sentence embeddings; built once per graph build, fast per task.
+
+    `embedder` follows skillstack.retrieval's Embedder protocol (.embed -> L2-normalised rows); by
+    default the retriever's own instance, so the graph holds one embedding model.
+    """
 
     def __init__(self, settings: Settings, skills: Mapping[str, Any] | None = None, *, embedder: Any = None,
                  top_k: int = 3) -> None:
-        from skillstack.models import load_embedder
+        from skillstack.retrieval.embeddings import get_embedder
 
         if skills is None:
             from skillstack.skills.registry import discover_skills
@@ -181,7 +185,7 @@ class EmbeddingRouter:
         self.settings = settings
         self.skills = dict(skills)
         self.top_k = top_k
-        self.embedder = embedder or load_embedder(settings)
+        self.embedder = embedder or get_embedder(settings)
         pairs = route_examples(self.skills)
         self.labels = [label for label, _ in pairs]
         self.names = list(dict.fromkeys(self.labels))
@@ -190,8 +194,7 @@ class EmbeddingRouter:
         self.temperature = fit_temperature(loo, [self.names.index(l) for l in self.labels])
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return np.asarray(self.embedder.encode(list(texts), batch_size=32, normalize_embeddings=True,
-                                               show_progress_bar=False), dtype=np.float32)
+        return self.embedder.embed(list(texts))
 
     def route_many(self, texts: Sequence[str]) -> list[RouteDecision]:
         for text in texts:

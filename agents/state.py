@@ -16,7 +16,10 @@ def add_timings(left: list[dict[str, Any]] | None, right: list[dict[str, Any]] |
     """Append node timings ({"node", "seconds", "id"}), skipping ids already present.
 
     Ids make the merge idempotent: a subgraph hands back the whole list it was given plus its own.
+    None resets the list (a new task in a checkpointed thread).
     """
+    if right is None:
+        return []
     merged = list(left or [])
     seen = {entry["id"] for entry in merged}
     merged += [entry for entry in (right or []) if entry["id"] not in seen]
@@ -55,12 +58,19 @@ class GraphState(TypedDict, total=False):
     timings: Annotated[list[dict[str, Any]], add_timings]
 
 
+def new_task_input(task: str) -> dict[str, Any]:
+    """Graph input for a new task: in a checkpointed thread, nothing of the previous task carries over."""
+    return {"task": task, "route": None, "skill": None, "confidence": None, "reason": "", "issues": [], "hits": [],
+            "skill_output": None, "draft": "", "attempts": 0, "correction": None, "answer": None, "citations": [],
+            "sources": [], "verified": None, "clarified": False, "timings": None}
+
+
 def public_result(state: dict[str, Any]) -> dict[str, Any]:
     """What `skillstack ask --json` prints: the contract keys, then the decision details."""
     return {
         "route": state.get("route"),
         "skill": state.get("skill"),
-        "answer": state.get("answer", ""),
+        "answer": state.get("answer") or "",
         "citations": list(state.get("citations") or []),
         "sources": list(state.get("sources") or []),
         "confidence": state.get("confidence"),

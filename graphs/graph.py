@@ -63,9 +63,10 @@ def _checkpointer_present() -> bool:
 class Nodes:
     """The graph's nodes, sharing one router, one retriever and one skill runtime per build."""
 
-    def __init__(self, settings: Settings, skills: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, skills: dict[str, Any], *, max_tokens: int | None = None) -> None:
         self.settings = settings
         self.skills = skills
+        self.max_tokens = max_tokens
         self.router = build_router(settings, skills)
         self._retriever: Any = None
 
@@ -78,9 +79,14 @@ class Nodes:
         return self._retriever
 
     def _chat(self, name: str = "base") -> Any:
+        """A skill's chat model, or for "base" the default chat model (OpenAI when configured, else local)."""
         from skillstack.skills.runtime import chat_model, default_chat_model
 
-        return default_chat_model(self.settings) if name == "base" else chat_model(self.settings, name)
+        if name == "base":
+            model = default_chat_model(self.settings)
+            if getattr(model, "skill", None) != "base":  # an OpenAI model: its own limits apply
+                return model
+        return chat_model(self.settings, name, max_tokens=self.max_tokens)
 
     # router -> ...
     def route(self, state: GraphState) -> dict[str, Any]:
@@ -122,9 +128,10 @@ class Nodes:
     def reason(self, state: GraphState) -> dict[str, Any]:
         from langchain_core.messages import convert_to_messages
 
-        name = state["skill"]
+        name = state["skill"]  # "base" too, to compare the skill with the base model on the same flow
         # A skill trained with IRAC_SYSTEM carries it as its manifest system prompt, which the runtime prepends.
-        system = None if self.skills[name].manifest.system_prompt else IRAC_SYSTEM
+        skill = self.skills.get(name)
+        system = None if skill is not None and skill.manifest.system_prompt else IRAC_SYSTEM
         articles = articles_for_prompt(state["hits"])[:MAX_ARTICLES]
         messages = legal_reasoner_messages(state["task"], articles, system=system, correction=state.get("correction"))
         draft = str(self._chat(name).invoke(convert_to_messages(messages)).content)
@@ -169,7 +176,7 @@ def after_gate(state: GraphState) -> str:
 
 
 def after_fallback(state: GraphState) -> str:
-    return "answer" if "answer" in state and state.get("answer") is not None else "router"
+    return "answer" if state.get("answer") is not None else "router"
 
 
 def build_lawyer_graph(nodes: Nodes) -> Any:
@@ -190,15 +197,18 @@ def build_lawyer_graph(nodes: Nodes) -> Any:
     return flow.compile()
 
 
-def build_graph(settings: Settings, *, skills: dict[str, Any] | None = None) -> Any:
-    """The meta-agent as an uncompiled StateGraph over the skills discovered now (or the ones given)."""
+def build_graph(settings: Settings, *, skills: dict[str, Any] | None = None, max_tokens: int | None = None) -> Any:
+    """The meta-agent as an uncompiled StateGraph over the skills discovered now (or the ones given).
+
+    max_tokens caps every generation (None: each skill's manifest default).
+    """
     from langgraph.graph import END, START, StateGraph
 
     if skills is None:
         from skillstack.skills.registry import discover_skills
 
         skills = discover_skills(settings).skills
-    nodes = Nodes(settings, dict(skills))
+    nodes = Nodes(settings, dict(skills), max_tokens=max_tokens)
     retry = retry_policy()
     graph = StateGraph(GraphState)
     graph.add_node("router", timed("router", nodes.route))
@@ -218,6 +228,7 @@ def build_graph(settings: Settings, *, skills: dict[str, Any] | None = None) -> 
     return graph
 
 
-def compile_graph(settings: Settings, *, checkpointer: Any = None, skills: dict[str, Any] | None = None) -> Any:
+def compile_graph(settings: Settings, *, checkpointer: Any = None, skills: dict[str, Any] | None = None,
+                  max_tokens: int | None = None) -> Any:
     """build_graph(settings).compile() with an optional checkpointer (any LangGraph BaseCheckpointSaver)."""
-    return build_graph(settings, skills=skills).compile(checkpointer=checkpointer, name="skillstack")
+    return build_graph(settings, skills=skills, max_tokens=max_tokens).compile(checkpointer=checkpointer, name="skillstack")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from skillstack.agents.state import FALLBACK, public_result
+from skillstack.agents.state import FALLBACK, new_task_input, public_result
 from skillstack.settings import Settings
 
 SESSIONS_FILE = "sessions.sqlite"
@@ -66,7 +66,7 @@ def run_task(graph: Any, text: str, *, thread_id: str | None = None,
     from langgraph.types import Command
 
     config: dict[str, Any] = {"recursion_limit": 40}
-    payload: Any = {"task": text}
+    payload: Any = new_task_input(text)
     if graph.checkpointer is not None:
         thread_id = thread_id or uuid.uuid4().hex
         config["configurable"] = {"thread_id": thread_id}

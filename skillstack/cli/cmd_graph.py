@@ -59,7 +59,8 @@ def _stream_printer(out: Any) -> Any:
     return on_event
 
 
-def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bool, as_json: bool) -> list[dict[str, Any]]:
+def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bool, as_json: bool,
+              max_tokens: int | None) -> list[dict[str, Any]]:
     """Compile the graph once and run every text through it (a SQLite-checkpointed session with --thread)."""
     import contextlib
 
@@ -68,7 +69,7 @@ def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bo
 
     with contextlib.ExitStack() as stack:
         saver = stack.enter_context(sqlite_checkpointer(settings)) if thread else None
-        graph = compile_graph(settings, checkpointer=saver)
+        graph = compile_graph(settings, checkpointer=saver, max_tokens=max_tokens)
         on_event = _stream_printer(sys.stderr if as_json else sys.stdout) if stream else None
         return [run_task(graph, text, thread_id=thread, on_event=on_event).result() for text in texts]
 
@@ -104,11 +105,13 @@ def register(app: typer.Typer) -> None:
         input_file: Optional[Path] = INPUT_OPTION,
         thread: Optional[str] = typer.Option(None, "--thread", help="Session id: state is kept in HOME/sessions.sqlite, and the next ask in the thread answers a clarifying question."),
         stream: bool = typer.Option(False, "--stream", help="Show node updates and tokens as they happen (on stderr with --json)."),
+        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap every generation (default: each skill's own)."),
     ) -> None:
         """Run the whole meta-agent graph: route, then RAG, a skill, or the hybrid lawyer flow."""
         settings = settings_from(ctx)
         texts = read_batch(input_file) if input_file else [require_text(text, "task")]
-        results = _run_asks(settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file))
+        results = _run_asks(settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file),
+                           max_tokens=max_tokens)
         if input_file:
             emit_batch(results)
         else:

@@ -66,3 +66,11 @@ def test_public_result_has_the_ask_contract_keys():
     result = public_result({"route": "skill", "skill": "brand-voice", "answer": "Hi there,"})
     assert {"route", "skill", "answer", "citations", "sources"} <= set(result)
     assert result["citations"] == [] and result["sources"] == []
+
+
+def test_a_new_task_resets_every_per_task_field_including_timings():
+    from skillstack.agents.state import GraphState, new_task_input
+
+    fresh = new_task_input("next question")
+    assert set(fresh) == set(GraphState.__annotations__)
+    assert add_timings([{"node": "router", "seconds": 1.0, "id": "1"}], fresh["timings"]) == []

@@ -1,0 +1,251 @@
+"""Benchmark of the meta-agent graph, written to its section of bench/RESULTS.md.
+
+Measures, in one run on one machine: router accuracy and calibration on the labelled set
+(tests/data/router_tasks.jsonl); decision latency of the embedding router against the LLM router
+(baseline) on the same tasks; per-node latency of the hybrid flow; each demo skill against the base
+model on its own held-out set (read from the eval cards the skills ship); and the legal-reasoner
+against the base model inside the hybrid flow on GDPR cases (gold-article recall, citation precision).
+
+    .venv/bin/python bench/graph.py [--llm-tasks 20] [--gdpr-cases 8] [--hybrid-runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "RESULTS.md"
+ROUTER_TASKS = REPO / "tests" / "data" / "router_tasks.jsonl"
+GDPR_CASES = REPO / "tests" / "data" / "gdpr_cases.jsonl"
+GDPR_DIR = REPO.parent / "shared" / "corpora" / "gdpr"
+DEMO_DOCS = REPO / "demo" / "docs"
+SECTION = "graph"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write_section(body: str) -> None:
+    """Replace this script's block in RESULTS.md (between its markers), leaving other sections alone."""
+    start, end = f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->"
+    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    block = f"{start}\n{body.strip()}\n{end}"
+    if start in text and end in text:
+        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    tmp = RESULTS.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(RESULTS)
+
+
+def expected(row: dict[str, Any]) -> tuple[str, str | None]:
+    return row["route"], row.get("skill")
+
+
+def expected_calibration_error(confidences: list[float], correct: list[bool], bins: int = 10) -> float:
+    total, ece = len(confidences), 0.0
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        idx = [i for i, c in enumerate(confidences) if lo < c <= hi or (b == 0 and c == 0)]
+        if idx:
+            acc = statistics.fmean(correct[i] for i in idx)
+            conf = statistics.fmean(confidences[i] for i in idx)
+            ece += len(idx) / total * abs(acc - conf)
+    return ece
+
+
+def bench_routers(settings: Any, skills: dict[str, Any], rows: list[dict[str, Any]], llm_tasks: int) -> tuple[str, dict]:
+    from skillstack.agents.router import EmbeddingRouter, LLMRouter
+
+    started = time.perf_counter()
+    router = EmbeddingRouter(settings, skills)
+    build_s = time.perf_counter() - started
+    router.route("warm-up")
+    latencies, decisions = [], []
+    for row in rows:
+        t0 = time.perf_counter()
+        decisions.append(router.route(row["text"]))
+        latencies.append(time.perf_counter() - t0)
+    correct = [(d.route, d.skill) == expected(r) for d, r in zip(decisions, rows)]
+    by_route: dict[str, list[bool]] = {}
+    for row, ok in zip(rows, correct):
+        by_route.setdefault(row["route"] + (f"/{row['skill']}" if row["route"] == "skill" else ""), []).append(ok)
+    ece = expected_calibration_error([d.confidence for d in decisions], correct)
+
+    # The LLM router on an evenly spread subset (it takes seconds per decision on this CPU).
+    step = max(1, len(rows) // max(1, llm_tasks))
+    subset = list(range(0, len(rows), step))[:llm_tasks]
+    llm = LLMRouter(settings, skills)
+    llm.route(rows[0]["text"])  # warm-up: loads the base model
+    llm_lat, llm_ok = [], []
+    for i in subset:
+        t0 = time.perf_counter()
+        d = llm.route(rows[i]["text"])
+        llm_lat.append(time.perf_counter() - t0)
+        llm_ok.append((d.route, d.skill) == expected(rows[i]))
+    emb_sub_ok = [correct[i] for i in subset]
+    emb_sub_lat = [latencies[i] for i in subset]
+
+    p50_emb, p50_llm = statistics.median(emb_sub_lat), statistics.median(llm_lat)
+    lines = [
+        "### Router",
+        f"Labelled set: {len(rows)} tasks over four routes ({ROUTER_TASKS.relative_to(REPO)}), none of them a routing example.",
+        "",
+        "| router | tasks | accuracy | decision p50 | decision p95 |",
+        "|---|---|---|---|---|",
+        f"| embedding (all tasks) | {len(rows)} | {statistics.fmean(correct):.1%} | {statistics.median(latencies) * 1000:.1f} ms | "
+        f"{sorted(latencies)[int(0.95 * (len(latencies) - 1))] * 1000:.1f} ms |",
+        f"| embedding (LLM subset) | {len(subset)} | {statistics.fmean(emb_sub_ok):.1%} | {p50_emb * 1000:.1f} ms | |",
+        f"| LLM, structured output, base model (baseline, same subset) | {len(subset)} | {statistics.fmean(llm_ok):.1%} | "
+        f"{p50_llm * 1000:.0f} ms | |",
+        "",
+        f"- Embedding router decision time = **1/{p50_llm / p50_emb:.0f}** of the LLM router's (goal: at most 1/20); "
+        f"accuracy {100 * (statistics.fmean(emb_sub_ok) - statistics.fmean(llm_ok)):+.1f} points against it on the same tasks "
+        "(goal: no more than 3 points lower).",
+        f"- Accuracy per route: " + ", ".join(f"{k} {statistics.fmean(v):.0%} ({len(v)})" for k, v in sorted(by_route.items())) + ".",
+        f"- Calibration: mean confidence {statistics.fmean(d.confidence for d in decisions):.3f} vs accuracy "
+        f"{statistics.fmean(correct):.3f}; expected calibration error {ece:.3f} (10 bins); fitted temperature "
+        f"{router.temperature:.3f} (leave-one-out on {len(router.labels)} routing examples); router build {build_s:.1f} s.",
+    ]
+    misses = [f"  - {r['text'][:90]} -> {d.route}{'/' + d.skill if d.skill else ''} ({d.confidence:.2f})"
+              for r, d, ok in zip(rows, decisions, correct) if not ok]
+    if misses:
+        lines += ["- Misrouted:"] + misses
+    return "\n".join(lines), {"accuracy": statistics.fmean(correct)}
+
+
+def bench_hybrid_latency(settings: Any, skills: dict[str, Any], cases: list[str]) -> str:
+    from skillstack.agents.state import node_seconds
+    from skillstack.graphs.graph import compile_graph
+
+    graph = compile_graph(settings, skills=skills)
+    per_node: dict[str, list[float]] = {}
+    totals, attempts = [], []
+    for text in cases:
+        t0 = time.perf_counter()
+        state = graph.invoke({"task": text})
+        totals.append(time.perf_counter() - t0)
+        attempts.append(state.get("attempts", 0))
+        for node, seconds in node_seconds(state.get("timings")).items():
+            per_node.setdefault(node, []).append(seconds)
+    order = ["router", "issues", "retrieve", "reason", "citation_gate"]
+    lines = ["### Hybrid flow, per node", f"{len(cases)} legal cases over the demo documents through the compiled graph "
+             f"(reasoning attempts per case: {attempts}).", "", "| node | mean | share |", "|---|---|---|"]
+    total = statistics.fmean(totals)
+    for node in order + sorted(set(per_node) - set(order)):
+        if node in per_node:
+            mean = statistics.fmean(per_node[node])
+            lines.append(f"| {node} | {mean * 1000:.0f} ms | {mean / total:.1%} |")
+    lines.append(f"| whole graph | {total * 1000:.0f} ms | 100% |")
+    return "\n".join(lines)
+
+
+def bench_skill_cards(skills: dict[str, Any]) -> str:
+    lines = ["### Demo skills against the base model (held-out sets, from each skill's eval card)", ""]
+    found = False
+    for name in sorted(skills):
+        card_path = skills[name].path / "eval_card.json"
+        if not card_path.exists():
+            lines.append(f"- {name}: no eval card shipped")
+            continue
+        found = True
+        card = json.loads(card_path.read_text(encoding="utf-8"))
+        conditions = card.get("conditions") or []
+        metric_names = sorted({m for c in conditions for m in (c.get("metrics") or {}) if not m.startswith("field:")})
+        lines += [f"**{name}** ({card.get('items', '?')} held-out items, primary metric {card.get('primary_metric')}, "
+                  f"promoted: {card.get('promoted')})", "",
+                  "| condition | " + " | ".join(metric_names) + " | prompt tokens |",
+                  "|---|" + "---|" * (len(metric_names) + 1)]
+        for c in conditions:
+            cells = [f"{c['metrics'].get(m, float('nan')):.3f}" for m in metric_names]
+            lines.append(f"| {c.get('label')} | " + " | ".join(cells) + f" | {c.get('prompt_tokens_mean', '')} |")
+        lines.append("")
+    return "\n".join(lines) if found else "\n".join(lines + ["(no eval cards yet)"])
+
+
+def bench_gdpr(settings: Any, skills: dict[str, Any], cases: list[dict[str, Any]], reasoner: str) -> str:
+    """The hybrid flow on GDPR cases, with the legal-reasoner skill and with the base model reasoning."""
+    from skillstack.agents.lawyer import cited_articles, normalise_article
+    from skillstack.graphs.graph import Nodes, build_lawyer_graph
+
+    flow = build_lawyer_graph(Nodes(settings, skills))
+    rows = []
+    for model in (reasoner, "base"):
+        recall, precision, verified, seconds = [], [], [], []
+        for case in cases:
+            gold = {normalise_article(a) for a in case["gold"]}
+            t0 = time.perf_counter()
+            state = flow.invoke({"task": case["text"], "skill": model})
+            seconds.append(time.perf_counter() - t0)
+            retrieved = {normalise_article((h.get("metadata") or {}).get("article") or "") for h in state["hits"]}
+            cited = set(cited_articles(state["draft"]))
+            recall.append(len(gold & retrieved) / len(gold))
+            precision.append(len(cited & gold) / len(cited) if cited else 0.0)
+            verified.append(bool(state.get("verified")))
+        rows.append(f"| {model} | {statistics.fmean(recall):.2f} | {statistics.fmean(precision):.2f} | "
+                    f"{statistics.fmean(verified):.0%} | {statistics.fmean(seconds):.1f} s |")
+    return "\n".join([
+        "### Legal reasoning on the real GDPR (hybrid flow)",
+        f"{len(cases)} GDPR cases with gold articles ({GDPR_CASES.relative_to(REPO)}); same retrieval for both rows.",
+        "", "| reasoner | gold-article recall (retrieved) | citation precision (cited that are gold) | passes citation gate | time per case |",
+        "|---|---|---|---|---|", *rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--llm-tasks", type=int, default=20, help="Tasks the (slow) LLM router decides.")
+    parser.add_argument("--hybrid-runs", type=int, default=3, help="Legal cases timed through the whole graph.")
+    parser.add_argument("--gdpr-cases", type=int, default=8, help="GDPR cases for the legal comparison (0 skips it).")
+    args = parser.parse_args(argv)
+
+    import platform
+
+    from skillstack.retrieval.ingest import ingest_paths
+    from skillstack.settings import load_settings
+    from skillstack.skills.registry import discover_skills
+
+    work = Path(tempfile.mkdtemp(prefix="skillstack-bench-graph-"))
+    cache = os.environ.get("SKILLSTACK_CACHE") or str(REPO / ".skillstack-test" / "cache")
+    settings = load_settings(work / "demo", cache=cache)
+    skills = discover_skills(settings).skills
+    reasoner = next((n for n, s in sorted(skills.items()) if s.manifest.kind == "reasoning"), None)
+    rows = read_jsonl(ROUTER_TASKS)
+
+    parts = [f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}; "
+             f"skills: {', '.join(sorted(skills)) or 'none'}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
+    router_md, _ = bench_routers(settings, skills, rows, args.llm_tasks)
+    parts.append(router_md)
+    print(router_md, flush=True)
+    if reasoner and args.hybrid_runs:
+        ingest_paths(settings, [DEMO_DOCS], progress=False)
+        hybrid_cases = [r["text"] for r in read_jsonl(REPO / "demo" / "tasks.jsonl") if r["route"] == "hybrid"]
+        hybrid_cases += [r["text"] for r in rows if r["route"] == "hybrid"]
+        parts.append(bench_hybrid_latency(settings, skills, hybrid_cases[: args.hybrid_runs]))
+        print(parts[-1], flush=True)
+    parts.append(bench_skill_cards(skills))
+    if reasoner and args.gdpr_cases and (GDPR_DIR / "gdpr_eurlex.html").exists():
+        gdpr_settings = load_settings(work / "gdpr", cache=cache)
+        ingest_paths(gdpr_settings, [GDPR_DIR / "gdpr_eurlex.html"], progress=False)
+        parts.append(bench_gdpr(gdpr_settings, skills, read_jsonl(GDPR_CASES)[: args.gdpr_cases], reasoner))
+        print(parts[-1], flush=True)
+    write_section("## Meta-agent graph (bench/graph.py)\n\n" + "\n\n".join(parts))
+    print(f"wrote the '{SECTION}' section of {RESULTS}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
