@@ -218,7 +218,8 @@ def _load_html(path: Path) -> str:
 
 
 def _inline_text(element: Any) -> str:
-    return " ".join(element.get_text().split())
+    """An element's text with inline markup dropped, whitespace collapsed, and <br> breaks kept."""
+    return "\n".join(" ".join(part.split()) for part in element.get_text().split("\n") if part.strip())
 
 
 register_loader([".txt", ".text", ".md", ".markdown"], _read_text)

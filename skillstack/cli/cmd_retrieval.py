@@ -1,7 +1,107 @@
-"""CLI commands for retrieval (placeholder until its issue lands)."""
+"""CLI commands of the knowledge store: `ingest`, `remove` and `search` (`ask` runs the whole graph: cmd_graph).
+
+Heavy imports (Chroma, sentence-transformers) happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, Optional
 
 import typer
 
+from ..errors import InputError
+from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
+
+MODE_OPTION = typer.Option("hybrid", "--mode", help="hybrid (dense + BM25, fused by RRF), dense or lexical.")
+FILTER_OPTION = typer.Option(None, "--filter", help="Metadata filter key=value (repeatable; all must hold), e.g. --filter kind=article.")
+
+
+def _human_report(report: dict[str, Any]) -> str:
+    lines = [f"{len(report['added'])} added, {len(report['updated'])} updated, {len(report['unchanged'])} unchanged, "
+             f"{len(report['skipped'])} skipped, {len(report['errors'])} failed; "
+             f"{report['chunks_written']} chunks written, {report['chunks_deleted']} deleted, "
+             f"{report['total_chunks']} in the store"]
+    return "\n".join(lines)
+
+
+def _human_hits(hits: list[dict[str, Any]]) -> str:
+    if not hits:
+        return "no results"
+    lines = []
+    for rank, hit in enumerate(hits, start=1):
+        meta = hit["metadata"]
+        where = f"Article {meta['article']}" if meta.get("article") else (meta.get("title") or meta.get("kind", ""))
+        if meta.get("article") and meta.get("title"):
+            where += f" — {meta['title']}"
+        snippet = " ".join(hit["text"].split())[:200]
+        lines.append(f"{rank}. [{hit['score']:.4f}] {where}  ({Path(hit['source']).name})\n   {snippet}")
+    return "\n".join(lines)
+
 
 def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
+    """Add ingest, remove and search to the root app."""
+
+    @app.command("ingest")
+    def ingest(
+        ctx: typer.Context,
+        paths: list[Path] = typer.Argument(..., help="Files or folders to ingest (folders recursively)."),
+        as_json: bool = JSON_OPTION,
+        batch_size: int = typer.Option(64, "--batch-size", min=1, help="Chunks embedded and upserted per batch."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    ) -> None:
+        """Load, chunk, embed and store documents; unchanged files are skipped, changed ones replaced."""
+        from skillstack.retrieval.ingest import ingest_paths
+
+        settings = settings_from(ctx)
+        report = ingest_paths(settings, paths, progress=not quiet, batch_size=batch_size).to_dict()
+        for warning in report["skipped"]:
+            print(f"warning: {warning}", file=sys.stderr)
+        for error in report["errors"]:
+            print(f"error: {error}", file=sys.stderr)
+        emit(report, as_json, _human_report)
+        if report["errors"]:
+            raise typer.Exit(2)
+
+    @app.command("remove")
+    def remove(
+        ctx: typer.Context,
+        path: Path = typer.Argument(..., help="A file (or folder) whose chunks to delete from the store."),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Delete a source's chunks from the store (the file itself is left alone)."""
+        from skillstack.retrieval.ingest import remove_source
+
+        settings = settings_from(ctx)
+        removed = remove_source(settings, path)
+        emit({"source": str(path.expanduser().resolve()), "removed": removed}, as_json,
+             lambda data: f"removed {data['removed']} chunks of {data['source']}" if data["removed"]
+             else f"nothing from {data['source']} is in the store")
+
+    @app.command("search")
+    def search(
+        ctx: typer.Context,
+        query: Optional[str] = typer.Argument(None, help="What to search for."),
+        k: int = typer.Option(5, "-k", "--top-k", help="How many hits to return (1 or more)."),
+        as_json: bool = JSON_OPTION,
+        input_file: Optional[Path] = INPUT_OPTION,
+        mode: str = MODE_OPTION,
+        filters: Optional[list[str]] = FILTER_OPTION,
+    ) -> None:
+        """Search the store: dense + BM25 fused by RRF; each hit carries its citation."""
+        from skillstack.retrieval.filters import parse_filter_args
+        from skillstack.retrieval.retriever import Retriever, validate_query
+
+        texts = read_batch(input_file) if input_file else [require_text(query, "query")]
+        if k < 1:
+            raise InputError(f"-k must be 1 or more, got {k}")
+        for text in texts:
+            validate_query(text, k, mode)
+        where = parse_filter_args(filters or [])
+        retriever = Retriever(settings_from(ctx))
+        results = ([hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode)] for text in texts)
+        if input_file:
+            emit_batch(results)
+        else:
+            emit(next(results), as_json, _human_hits)
