@@ -94,7 +94,7 @@ def test_unsure_router_asks_a_clarifying_question_in_a_sqlite_session_and_resume
     from skillstack.graphs.session import SESSIONS_FILE, run_task, sqlite_checkpointer
     from skillstack.settings import with_overrides
 
-    unsure = with_overrides(demo_settings, router_threshold=0.9999)
+    unsure = with_overrides(demo_settings, router_threshold=1.01)
     with sqlite_checkpointer(unsure) as saver:
         graph = compile_graph(unsure, checkpointer=saver, max_tokens=8)
         first = run_task(graph, "hmm")
@@ -111,7 +111,7 @@ def test_unsure_router_without_a_checkpointer_answers_with_the_base_model(demo_s
     from skillstack.graphs.graph import compile_graph
     from skillstack.settings import with_overrides
 
-    graph = compile_graph(with_overrides(demo_settings, router_threshold=0.9999), max_tokens=8)
+    graph = compile_graph(with_overrides(demo_settings, router_threshold=1.01), max_tokens=8)
     state = run(graph, "hmm")
     assert state["route"] == "fallback" and state["skill"] is None and state["answer"].strip()
 
