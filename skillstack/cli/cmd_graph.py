@@ -141,7 +141,8 @@ def register(app: typer.Typer) -> None:
         items = [json.loads(line) for line in tasks.read_text(encoding="utf-8").splitlines() if line.strip()]
         console.rule(f"Ingesting {docs} into {settings.home}")
         report = ingest_paths(settings, [docs], progress=True)
-        console.print(report)
+        console.print(", ".join(f"{key}: {len(value) if isinstance(value, list) else value}"
+                                for key, value in report.to_dict().items()))
         graph = compile_graph(settings)
         for number, item in enumerate(items, start=1):
             console.rule(f"Task {number}/{len(items)}: expected {item['route']}" + (f"/{item['skill']}" if item.get("skill") else ""))

@@ -57,10 +57,17 @@ def test_factual_question_takes_the_rag_route_and_cites_retrieved_articles(graph
         assert citation["verified"] == (citation["article"] in retrieved)
 
 
-def test_customer_message_takes_the_brand_voice_skill_route(graph):
-    state = run(graph, TASKS["skill/brand-voice"])
+def test_customer_message_takes_the_brand_voice_skill_route_streaming_updates_and_tokens(graph):
+    from skillstack.graphs.session import run_task
+
+    events = []
+    state = run_task(graph, TASKS["skill/brand-voice"], on_event=lambda ns, mode, chunk: events.append((mode, chunk))).values
     assert (state["route"], state["skill"]) == ("skill", "brand-voice")
     assert state["answer"].strip() and state["skill_output"]["parsed"] is None
+    updated = [node for mode, chunk in events if mode == "updates" for node in chunk]
+    assert updated[:2] == ["router", "skill"]
+    tokens = "".join(chunk[0].content for mode, chunk in events if mode == "messages")
+    assert tokens.strip() == state["answer"].strip()
 
 
 def test_status_report_takes_the_json_skill_route_and_returns_schema_valid_json(graph, demo_settings):
