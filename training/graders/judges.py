@@ -39,11 +39,9 @@ def check_prompt(spec: dict[str, Any]) -> list[dict[str, str]]:
 def _is_local(model: str, context: BuildContext) -> bool:
     if model == "base":
         return True
-    try:
-        from ...skills.registry import discover_skills
-    except ImportError:
-        return False
-    return context.settings is not None and model in discover_skills(context.settings).skills
+    from ...skills.runtime import get_runtime
+
+    return context.settings is not None and model in get_runtime(context.settings).discovery().skills
 
 
 def resolve_judge(model: str, context: BuildContext, sampling: dict[str, Any]) -> BaseChatModel:

@@ -1,0 +1,83 @@
+"""`skillstack eval`: a skill (an OpenAI fine-tune served by the local fake cloud) against the real local base model."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from fakes.openai_cloud import FakeOpenAICloud
+
+from skillstack.cli.main import main
+from skillstack.settings import load_settings
+from skillstack.training.evaluate import EvalCard, as_sample, eval_items, record_card
+from skillstack.training.openai_jobs import JobConfig, create_job, wait_for_job, write_openai_skill
+
+
+def rows(numbers: range) -> list[dict]:
+    return [{"messages": [{"role": "user", "content": f"Where is parcel {i}?"},
+                          {"role": "assistant", "content": f"Arr, parcel {i} be sailing to ye!"}]} for i in numbers]
+
+
+def write(path: Path, data: list) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in data), encoding="utf-8")
+    return path
+
+
+def spec_file(path: Path, spec: dict) -> Path:
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    return path
+
+
+def test_eval_items_take_the_last_assistant_message_as_reference():
+    [(prompt, item)] = eval_items(rows(range(1)), "chat")
+    assert prompt == [("user", "Where is parcel 0?")] and item["reference"] == "Arr, parcel 0 be sailing to ye!"
+    [(prompt, item)] = eval_items([{"messages": [{"role": "developer", "content": "d"}, {"role": "user", "content": "2+2"}],
+                                    "reference": "4"}], "reinforcement")
+    assert prompt == [("system", "d"), ("user", "2+2")] and item["reference"] == "4"
+    assert as_sample('{"a": 1}')["output_json"] == {"a": 1} and as_sample("hi")["output_json"] is None
+
+
+@pytest.fixture
+def pirate_skill(home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    with FakeOpenAICloud() as cloud:
+        monkeypatch.setenv("OPENAI_API_KEY", cloud.api_key)
+        monkeypatch.setenv("SKILLSTACK_OPENAI_BASE_URL", cloud.base_url)
+        settings = load_settings(home)
+        job = create_job(settings, write(tmp_path / "train.jsonl", rows(range(12))),
+                         JobConfig(model="gpt-4o-mini-2024-07-18", suffix="pirate"))
+        folder = write_openai_skill(settings, wait_for_job(settings, job["id"], poll_interval=0))
+        yield folder
+
+
+@pytest.mark.slow
+def test_eval_writes_the_card_and_promotes_a_skill_that_beats_base(pirate_skill: Path, tmp_path: Path, capsys):
+    held_out = write(tmp_path / "held.jsonl", rows(range(100, 102)))
+    grader = spec_file(tmp_path / "grader.json", {"type": "string_check", "name": "pirate", "input": "{{sample.output_text}}",
+                                               "reference": "Arr,", "operation": "like"})
+    assert main(["eval", "pirate", "--data", str(held_out), "--grader", str(grader), "--max-tokens", "4", "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["scores"]["skill"] == 1.0 and card["scores"]["base"] == 0.0 and card["promoted"] is True
+    saved = json.loads((pirate_skill / "eval_card.json").read_text())
+    assert saved["examples"] == 2 and [r["line"] for r in saved["results"]] == [1, 2]
+    assert "promoted" in (pirate_skill / "EVAL.md").read_text()
+    provenance = tomllib.loads((pirate_skill / "skill.toml").read_text())["provenance"]
+    assert provenance["promoted"] is True and provenance["eval"]["scores"] == {"skill": 1.0, "base": 0.0}
+
+    # A tie is not a win: recording a card where the skill only matches base demotes it.
+    record_card(pirate_skill, EvalCard(skill="pirate", data_file=str(held_out), data_sha256="0" * 64, grader={"type": "x"},
+                                       examples=2, scores={"skill": 0.5, "base": 0.5}, pass_rates={"skill": 0.5, "base": 0.5},
+                                       promoted=False))
+    assert tomllib.loads((pirate_skill / "skill.toml").read_text())["provenance"]["promoted"] is False
+
+
+def test_eval_refuses_unknown_skills_and_bad_data(pirate_skill: Path, tmp_path: Path, capsys):
+    grader = spec_file(tmp_path / "g.json", {"type": "string_check", "input": "{{sample.output_text}}", "reference": "x", "operation": "eq"})
+    data = write(tmp_path / "d.jsonl", rows(range(2)))
+    assert main(["eval", "nobody", "--data", str(data), "--grader", str(grader)]) == 2
+    assert "unknown skill" in capsys.readouterr().err
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"messages": []}\n')
+    assert main(["eval", "pirate", "--data", str(bad), "--grader", str(grader)]) == 2
+    assert "not usable held-out data" in capsys.readouterr().err
