@@ -172,7 +172,8 @@ def after_router(state: GraphState) -> str:
 
 
 def after_gate(state: GraphState) -> str:
-    return "done" if state.get("answer") else "reason"
+    # The gate sets `verified` only when it lets the draft through (passed, or out of attempts).
+    return "done" if state.get("verified") is not None else "reason"
 
 
 def after_fallback(state: GraphState) -> str:
