@@ -111,6 +111,36 @@ def convert(file: Path = typer.Argument(..., help="Source JSONL."),
     emit({"rows": rows, "output": str(output), "to": to}, as_json, lambda r: f"wrote {r['rows']} rows ({to}) -> {output}")
 
 
+@data_app.command("generate")
+def generate(
+    ctx: typer.Context,
+    output: Path = typer.Option(..., "--output", "-o", help="Where the generated chat JSONL goes."),
+    template: Optional[Path] = typer.Option(None, "--template", help="JSON template with slots and user/assistant examples."),
+    prompts: Optional[Path] = typer.Option(None, "--prompts", help="JSONL of {\"text\": ...} prompts for a teacher model."),
+    teacher: str = typer.Option("base", "--teacher", help="Teacher: base, a local skill, or an OpenAI model (OPENAI_API_KEY)."),
+    system: str = typer.Option("", "--system", help="System prompt added to every teacher example."),
+    n: int = typer.Option(100, "--n", help="Template mode: most examples to write."),
+    seed: int = typer.Option(0, "--seed", help="Template mode: sampling seed."),
+    max_tokens: int = typer.Option(256, "--max-tokens", help="Teacher mode: answer length."),
+    temperature: float = typer.Option(0.0, "--temperature", help="Teacher mode: sampling temperature."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Synthetic chat examples from a template or a teacher model, deduplicated and validated."""
+    from ..errors import InputError
+    from ..training.datasets import generate as gen
+
+    if (template is None) == (prompts is None):
+        raise InputError("pass exactly one of --template FILE or --prompts FILE")
+    if template is not None:
+        examples = gen.from_template(gen.load_template(template), n=n, seed=seed)
+    else:
+        answer = gen.teacher_from_model(settings_from(ctx), teacher, temperature=temperature, max_tokens=max_tokens)
+        examples = gen.from_teacher(gen.read_prompts(prompts), answer, system=system, progress=not as_json)
+    result = gen.write_generated(examples, output)
+    emit(result, as_json, lambda r: f"wrote {r['written']} examples -> {r['output']} ({r['duplicates_dropped']} duplicate(s), "
+                                    f"{r['invalid_dropped']} invalid dropped); valid: {r['report']['ok']}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this group's commands to the root app."""
     app.add_typer(data_app, name="data")

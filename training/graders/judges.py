@@ -44,7 +44,7 @@ def _is_local(model: str, context: BuildContext) -> bool:
     return context.settings is not None and model in get_runtime(context.settings).discovery().skills
 
 
-def resolve_judge(model: str, context: BuildContext, sampling: dict[str, Any]) -> BaseChatModel:
+def resolve_chat_model(model: str, context: BuildContext, sampling: dict[str, Any]) -> BaseChatModel:
     """The chat model that judges for `model`, built once per build context."""
     if context.judge is not None:
         return context.judge

@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import ConfigError
 from .base import BuildContext, Grader, common_fields, field_of, register_grader
-from .judges import ask, check_prompt, resolve_judge
+from .judges import ask, check_prompt, resolve_chat_model
 
 
 def parse_label(reply: str, labels: list[str]) -> str | None:
@@ -32,7 +32,7 @@ class LabelModel(Grader):
     sampling: dict[str, Any] = field(default_factory=dict)
 
     def grade(self, sample: dict[str, Any], item: dict[str, Any]) -> float:
-        judge = resolve_judge(self.model, self.context, self.sampling)
+        judge = resolve_chat_model(self.model, self.context, self.sampling)
         instruction = f"Reply with exactly one label from: {', '.join(self.labels)}."
         return 1.0 if parse_label(ask(judge, self.prompt, instruction, sample, item), self.labels) in self.passing_labels else 0.0
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from ...errors import ConfigError
 from .base import BuildContext, Grader, common_fields, field_of, register_grader
-from .judges import ask, check_prompt, resolve_judge
+from .judges import ask, check_prompt, resolve_chat_model
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
@@ -35,7 +35,7 @@ class ScoreModel(Grader):
     sampling: dict[str, Any] = field(default_factory=dict)
 
     def grade(self, sample: dict[str, Any], item: dict[str, Any]) -> float:
-        judge = resolve_judge(self.model, self.context, self.sampling)
+        judge = resolve_chat_model(self.model, self.context, self.sampling)
         instruction = f"Reply with only a number from {self.low:g} to {self.high:g}."
         return parse_score(ask(judge, self.prompt, instruction, sample, item), self.low, self.high)
 
