@@ -73,3 +73,13 @@ def test_a_new_task_resets_every_per_task_field_including_timings():
     fresh = new_task_input("next question")
     assert set(fresh) == set(GraphState.__annotations__)
     assert add_timings([{"node": "router", "seconds": 1.0, "id": "1"}], fresh["timings"]) == []
+
+
+def test_edges_follow_the_decision_the_gate_verdict_and_the_clarification():
+    from skillstack.graphs.graph import after_fallback, after_gate, after_router
+
+    assert [after_router({"route": r}) for r in ("rag", "skill", "hybrid", "fallback")] == ["rag", "skill", "hybrid", "fallback"]
+    assert after_gate({"verified": None, "answer": None}) == "reason"
+    assert after_gate({"verified": False, "answer": ""}) == "done"  # an empty draft out of attempts still ends
+    assert after_fallback({"answer": None, "clarified": True}) == "router"
+    assert after_fallback({"answer": "base model answer"}) == "answer"
