@@ -1,0 +1,68 @@
+"""The shipped demo skills: discovered and loadable, reproducible from their generator, and behaving on unseen prompts."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from skillstack.skills.registry import discover_skills
+from skillstack.training.demo_skills import DEMO_SKILLS, SUPPORT_CSV, brand_voice
+from skillstack.training.demo_skills.build import BUNDLED_DIR, HELDOUT, write_datasets
+from skillstack.training.demo_skills.evaluation import generate_outputs
+from skillstack.training.skill_writer import file_sha256
+
+pytestmark = pytest.mark.slow
+MAX_ADAPTER_BYTES = 10 * 1024 * 1024
+
+
+def heldout(name: str, count: int) -> list[dict]:
+    return [json.loads(line) for line in (BUNDLED_DIR / name / HELDOUT).read_text(encoding="utf-8").splitlines()][:count]
+
+
+@pytest.fixture(scope="session")
+def discovered(shared_settings):
+    return discover_skills(shared_settings)
+
+
+def test_bundled_demo_skills_are_discovered_with_provenance_and_small_adapters(discovered):
+    for name, demo in DEMO_SKILLS.items():
+        assert name in discovered.skills, [r.reason for r in discovered.rejected]
+        skill = discovered.skills[name]
+        manifest = skill.manifest
+        assert (manifest.kind, manifest.output, manifest.backend) == (demo.kind, demo.output, "peft")
+        assert manifest.routing_examples == demo.routing_examples and manifest.system_prompt == demo.system_prompt
+        assert {"dataset_sha256", "config", "dataset_generator", "eval", "promoted"} <= set(manifest.provenance)
+        assert (skill.path / "adapter_model.safetensors").stat().st_size < MAX_ADAPTER_BYTES
+        assert (skill.path / HELDOUT).exists() and (skill.path / "eval_card.json").exists()
+    assert discovered.skills["agent-status-json"].schema["$schema"].endswith("2020-12/schema")
+
+
+def test_regenerating_a_demo_dataset_reproduces_the_trained_one(discovered, tmp_path):
+    for name, demo in DEMO_SKILLS.items():
+        provenance = discovered.skills[name].manifest.provenance
+        used_corpus = provenance["dataset_generator"].get("corpus") is not None
+        if used_corpus and not SUPPORT_CSV.exists():
+            continue  # trained on ../shared's real messages, which this checkout lacks
+        train, held, _ = write_datasets(demo, tmp_path, corpus_csv=SUPPORT_CSV if used_corpus else None)
+        assert file_sha256(train) == provenance["dataset_sha256"], name
+        assert held.read_bytes() == (BUNDLED_DIR / name / HELDOUT).read_bytes(), name
+
+
+def test_status_skill_fills_key_fields_on_reports_it_never_saw(shared_settings):
+    items = heldout("agent-status-json", 4)
+    outputs = generate_outputs(shared_settings, "agent-status-json", items, max_tokens=160)
+    validator = Draft202012Validator(DEMO_SKILLS["agent-status-json"].schema)
+    for item, out in zip(items, outputs, strict=True):
+        assert out.error is None and validator.is_valid(out.parsed), out
+        expected = item["expected"]
+        assert (out.parsed["agent_id"], out.parsed["status"]) == (expected["agent_id"], expected["status"]), out.text
+
+
+def test_brand_voice_skill_greets_by_name_and_signs_off(shared_settings):
+    items = heldout("brand-voice", 3)
+    outputs = generate_outputs(shared_settings, "brand-voice", items, max_tokens=200)
+    for item, out in zip(items, outputs, strict=True):
+        checks = brand_voice.rubric_checks(out.text, item["first_name"])
+        assert checks["greeting"] and checks["sign_off"] and checks["no_banned_phrases"], out.text

@@ -1,0 +1,138 @@
+"""The demo skills' generators and scorers without models: determinism, the rules each dataset encodes, the rubric."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from skillstack.agents.lawyer import check_citations, cited_articles
+from skillstack.training.datasets.validate import validate_file
+from skillstack.training.demo_skills import DEMO_SKILLS, brand_voice, legal, status_json
+from skillstack.training.demo_skills.build import write_datasets
+
+
+@pytest.fixture(scope="module")
+def generated() -> dict[str, tuple[list[dict], list[dict], dict]]:
+    return {name: skill.generate_data(None) for name, skill in DEMO_SKILLS.items()}
+
+
+def test_each_generator_gives_the_same_data_for_the_same_seed(generated):
+    again = {name: skill.generate_data(None) for name, skill in DEMO_SKILLS.items()}
+    assert json.dumps(again, sort_keys=True) == json.dumps(generated, sort_keys=True)
+    other = status_json.generate(8, n_train=20, n_heldout=5)
+    assert other[0] != status_json.generate(7, n_train=20, n_heldout=5)[0]
+
+
+def test_generated_files_pass_the_project_validator(tmp_path):
+    for skill in DEMO_SKILLS.values():
+        train, heldout, provenance = write_datasets(skill, tmp_path, corpus_csv=None)
+        assert validate_file(train).ok and validate_file(heldout).ok
+        assert provenance["command"] == f"make demo-skills ONLY={skill.name}"
+
+
+def test_routing_examples_are_varied_and_within_eight_to_fifteen():
+    for skill in DEMO_SKILLS.values():
+        assert 8 <= len(set(skill.routing_examples)) == len(skill.routing_examples) <= 15
+
+
+def test_every_brand_voice_training_reply_meets_the_rubric(generated):
+    train, heldout, provenance = generated["brand-voice"]
+    assert provenance["prompts"] == "built-in situations" and provenance["corpus"] is None
+    for example in train:
+        user, reply = example["messages"][1]["content"], example["messages"][2]["content"]
+        name = next((n for n in brand_voice.NAMES if n in user), None)
+        assert all(brand_voice.rubric_checks(reply, name).values()), reply
+    assert all(m["role"] == "user" for item in heldout for m in item["messages"])
+
+
+def test_brand_voice_rubric_catches_each_broken_rule():
+    good = ("Hi Maria,\n\nI completely understand. Here's what I'll do: I'll refund it within 2 business days. "
+            "Thanks for your patience.\n\nWarm regards, Lumen Care")
+    assert brand_voice.rubric_score(good, "Maria") == 1.0
+    broken = {
+        "greeting": good.replace("Hi Maria,", "Dear valued customer,"),
+        "signature_phrases": good.replace("I completely understand. ", "").replace("Thanks for your patience.", "Thanks."),
+        "next_step_time_frame": good.replace(" within 2 business days", " soon"),
+        "sign_off": good.replace("Warm regards, Lumen Care", "Best, the bank"),
+        "no_banned_phrases": good.replace("I completely understand.", "I completely understand. As an AI, I can help."),
+        "max_words": good.replace("Thanks for your patience.", "Thanks for your patience. " + "More words here. " * 40),
+    }
+    for rule, reply in broken.items():
+        assert not brand_voice.rubric_checks(reply, "Maria")[rule], rule
+    assert brand_voice.rubric_checks(good.replace("Hi Maria,", "Hi there,"), None)["greeting"]
+
+
+def test_brand_voice_uses_real_customer_messages_when_the_corpus_is_there(support_csv):
+    train, heldout, provenance = brand_voice.generate(7, n_train=40, n_heldout=6, corpus_csv=support_csv)
+    assert "bitext" in provenance["prompts"]
+    assert sum("writes:" in e["messages"][1]["content"] or ': "' in e["messages"][1]["content"] for e in train) == 20
+    train_users = {e["messages"][1]["content"] for e in train}
+    assert not train_users & {item["messages"][0]["content"] for item in heldout}
+
+
+def test_status_answers_follow_the_schema_and_the_counting_rules(generated):
+    train, heldout, _ = generated["agent-status-json"]
+    validator = Draft202012Validator(status_json.SCHEMA)
+    Draft202012Validator.check_schema(status_json.SCHEMA)
+    for expected in [json.loads(e["messages"][2]["content"]) for e in train] + [i["expected"] for i in heldout]:
+        validator.validate(expected)
+        assert expected["tasks"]["failed"] == sum(e["count"] for e in expected["errors"])
+        assert list(expected) == list(status_json.SCHEMA["properties"])  # the key order constrained decoding uses
+
+
+def test_status_heldout_reports_use_agents_and_phrasings_never_trained_on(generated):
+    train, heldout, _ = generated["agent-status-json"]
+    train_text = " ".join(e["messages"][1]["content"] for e in train)
+    for item in heldout:
+        assert item["expected"]["agent_id"].split("-")[0] in status_json._HELDOUT_PREFIXES
+    heldout_only = ["Here is the hourly report for", "check-in:", "Can someone on-call take a look?",
+                    "Please get a human involved.", "p95 at ", "Tail latency (p95)"]
+    assert not [phrase for phrase in heldout_only if phrase in train_text]
+    assert all(any(phrase in item["messages"][0]["content"] for item in heldout) for phrase in heldout_only[:2])
+
+
+def test_seconds_become_milliseconds_and_missing_numbers_zero():
+    item = {"expected": {"agent_id": "etl-bot", "status": "ok", "tasks": {"completed": 3, "failed": 0, "in_progress": 0},
+                         "latency_p95_ms": 1200, "errors": [], "escalate": False}}
+    right = json.dumps(item["expected"])
+    assert status_json.score(item, right)["exact_match"] == 1.0
+    wrong = json.dumps(item["expected"] | {"latency_p95_ms": 1.2})
+    scores = status_json.score(item, wrong)
+    assert scores["field:latency_p95_ms"] == 0.0 and scores["schema_valid"] == 1.0 and scores["field_accuracy"] == 7 / 8
+    assert status_json.score(item, "not json")["schema_valid"] == 0.0
+
+
+def test_legal_analyses_cite_only_gold_articles_and_quote_them_verbatim(generated):
+    train, heldout, provenance = generated["legal-reasoner"]
+    assert "demo/docs" in provenance["corpus"]
+    by_number = {hit["metadata"]["article"]: hit for hit in legal.code_hits()}
+    for item in heldout:
+        assert set(cited_articles(item["reference"])) == set(item["gold_articles"])
+        assert check_citations(item["reference"], item["hits"], facts=item["facts"]).ok
+        assert legal.score(item, item["reference"])["citation_f1"] == 1.0
+    for example in train:
+        shown = re.findall(r'<article number="(\w+)"', example["messages"][1]["content"])
+        analysis = example["messages"][2]["content"]
+        assert len(shown) == 3 and set(cited_articles(analysis)) < set(shown)
+        assert check_citations(analysis, [by_number[n] for n in shown]).ok
+
+
+def test_legal_corpus_is_the_demo_code_read_as_retrieved_chunks():
+    hits = legal.code_hits()
+    assert [h["metadata"]["article"] for h in hits] == [str(n) for n in range(1, 19)]
+    assert all(h["source"].startswith("demo/docs/") for h in hits)
+    assert set(legal.CASES) <= {h["metadata"]["article"] for h in hits}
+
+
+def test_legal_scores_penalise_citing_a_distractor():
+    by_number = {hit["metadata"]["article"]: hit for hit in legal.code_hits()}
+    item = {"gold_articles": ["4"], "facts": "", "hits": [by_number["4"], by_number["6"]]}
+    text = "Issue: x\nRule: [Article 4] and [Article 6]\nApplication: y\nConclusion: z"
+    scores = legal.score(item, text)
+    assert scores["gold_recall"] == 1.0 and scores["citation_precision"] == 0.5 and scores["irac_format"] == 1.0
+    assert scores["gate_passed"] == 1.0
+    assert legal.score(item, "Rule: [Article 9]")["gate_passed"] == 0.0
+    assert legal.score(item, "no citations")["citation_precision"] == 0.0

@@ -1,0 +1,110 @@
+"""The three demo skills shipped in skills/bundled/: what each is, how its data is made and trained.
+
+Holds the DemoSkill spec and its registry (filled through `register_demo_skill`). Each skill's
+module (brand_voice, status_json, legal) holds its prompts, seeded generator and pure scorers;
+build.py turns a spec into a shipped skill folder (`make demo-skills`), evaluation.py writes its
+eval card against the base model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ...errors import ConfigError
+from . import brand_voice, legal, status_json
+
+# The customer-support corpus beside the checkout (../shared); brand-voice falls back to built-in prompts without it.
+SUPPORT_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "customer-support" / "bitext_customer_support.csv"
+# Modest LoRA on attention and the MLP's up/down projections: r=8 keeps each adapter under 8 MB in float32.
+TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Baseline:
+    """A way to ask the base model (no adapter) for the same task, to compare the skill with."""
+
+    label: str = field(metadata={"help": "Row name in the eval card."})
+    system_prompt: str = field(metadata={"help": "What the base model is told instead of the skill's short prompt."})
+    constrained: bool = field(default=False, metadata={"help": "Decode under the skill's JSON Schema."})
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoSkill:
+    """One demo skill: its manifest fields, its dataset generator and its training numbers."""
+
+    name: str = field(metadata={"help": "Skill (and bundled folder) name."})
+    kind: str = field(metadata={"help": "tone | format | reasoning."})
+    description: str = field(metadata={"help": "Manifest description, shown to routers."})
+    system_prompt: str = field(metadata={"help": "Short system prompt trained with and sent at inference."})
+    routing_examples: list[str] = field(metadata={"help": "Sample tasks for the embedding router."})
+    generate: Callable[..., tuple[list[dict], list[dict], dict]] = field(
+        metadata={"help": "generate(seed, n_train=, n_heldout=[, corpus_csv=]) -> (train, heldout, provenance)."})
+    score: Callable[[dict[str, Any], str, Any], dict[str, float]] = field(
+        metadata={"help": "score(heldout item, output text, parsed JSON or None) -> metric values in [0, 1]."})
+    primary: str = field(metadata={"help": "The metric the skill must beat every baseline on to be promoted."})
+    baselines: list[Baseline] = field(metadata={"help": "Base-model conditions the eval card compares with."})
+    uses_corpus: bool = field(default=False, metadata={"help": "generate() takes corpus_csv (real customer messages)."})
+    output: str = field(default="text", metadata={"help": "text | json."})
+    schema: dict[str, Any] | None = field(default=None, metadata={"help": "JSON Schema for json skills (shipped as schema.json)."})
+    seed: int = field(default=7, metadata={"help": "Seed of the dataset generator and of training."})
+    n_train: int = field(default=160, metadata={"help": "Training examples generated."})
+    n_heldout: int = field(default=24, metadata={"help": "Held-out items shipped in the skill folder."})
+    training: dict[str, Any] = field(default_factory=dict, metadata={"help": "SFTConfig fields for this skill."})
+
+    def generate_data(self, corpus_csv: Path | None) -> tuple[list[dict], list[dict], dict]:
+        """(train, heldout, provenance), deterministic for a given seed and corpus."""
+        extra = {"corpus_csv": corpus_csv} if self.uses_corpus else {}
+        return self.generate(self.seed, n_train=self.n_train, n_heldout=self.n_heldout, **extra)
+
+
+DEMO_SKILLS: dict[str, DemoSkill] = {}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def register_demo_skill(skill: DemoSkill) -> DemoSkill:
+    """Add a demo skill, refusing a bad or duplicate name and a json skill without schema."""
+    if not _NAME.match(skill.name) or skill.name in DEMO_SKILLS:
+        raise ConfigError(f"demo skill name {skill.name!r} is invalid or already registered")
+    if (skill.output == "json") != (skill.schema is not None):
+        raise ConfigError(f"demo skill {skill.name!r}: a json skill needs a schema, a text skill none")
+    DEMO_SKILLS[skill.name] = skill
+    return skill
+
+
+def _lora(r: int = 8, **more: Any) -> dict[str, Any]:
+    # One thread: on a shared 2-core machine, two spinning OpenMP threads per process run slower than one.
+    return {"lora_r": r, "lora_alpha": 2 * r, "target_modules": TARGET_MODULES, "seed": 7, "save_every": 10,
+            "num_threads": 1} | more
+
+
+register_demo_skill(DemoSkill(
+    name=brand_voice.NAME, kind="tone", uses_corpus=True,
+    description="Replies to bank customers in Lumen Bank's support voice (greeting, signature phrases, a dated next step, sign-off).",
+    system_prompt=brand_voice.SYSTEM_PROMPT, routing_examples=brand_voice.ROUTING_EXAMPLES, generate=brand_voice.generate,
+    score=brand_voice.score, primary="compliant",
+    baselines=[Baseline(label="base + full style guide", system_prompt=brand_voice.STYLE_GUIDE)],
+    n_train=64, n_heldout=16, training=_lora(n_epochs=2, batch_size=4, max_seq_len=256),
+))
+register_demo_skill(DemoSkill(
+    name=status_json.NAME, kind="format", output="json", schema=status_json.SCHEMA,
+    description="Turns an agent's free-text status report into the governance dashboard's JSON record.",
+    system_prompt=status_json.SYSTEM_PROMPT, routing_examples=status_json.ROUTING_EXAMPLES, generate=status_json.generate,
+    score=status_json.score, primary="field_accuracy",
+    baselines=[Baseline(label="base + schema and rules", system_prompt=status_json.RULES),
+               Baseline(label="base + schema and rules, constrained", system_prompt=status_json.RULES, constrained=True)],
+    n_train=96, n_heldout=20, training=_lora(n_epochs=3, batch_size=4, max_seq_len=320),
+))
+register_demo_skill(DemoSkill(
+    name=legal.NAME, kind="reasoning",
+    description="Writes an IRAC legal analysis of case facts grounded in provided articles, citing only the ones that apply.",
+    system_prompt=legal.SYSTEM_PROMPT, routing_examples=legal.ROUTING_EXAMPLES, generate=legal.generate,
+    score=legal.score, primary="citation_f1",
+    baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
+    n_train=32, n_heldout=10, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
+))
+
+__all__ = ["DEMO_SKILLS", "SUPPORT_CSV", "Baseline", "DemoSkill", "register_demo_skill"]

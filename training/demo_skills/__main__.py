@@ -1,0 +1,56 @@
+"""`python -m skillstack.training.demo_skills [--only NAME]` (what `make demo-skills` runs): rebuild the bundled demo skills."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+# PEFT's save_pretrained looks the base model up on the hub unless told not to; skillstack never downloads.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+
+@app.command()
+def main(
+    only: Optional[list[str]] = typer.Option(None, "--only", help="Build only this demo skill (repeatable)."),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="Where skill folders go; default the package's skills/bundled/."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where generated datasets go; default $SKILLSTACK_HOME/datasets/demo-skills."),
+    support_csv: Optional[Path] = typer.Option(None, "--support-csv", help="Bitext customer-support CSV for brand-voice prompts; default ../shared/corpora/customer-support."),
+    no_corpus: bool = typer.Option(False, "--no-corpus", help="Use only built-in prompts for brand-voice (no ../shared corpus)."),
+    evaluate: bool = typer.Option(True, "--eval/--no-eval", help="Write the eval card against the base model."),
+    eval_only: bool = typer.Option(False, "--eval-only", help="Only (re)write the eval card of the already-built skill folders."),
+    home: Optional[Path] = typer.Option(None, "--home", help="skillstack home; default $SKILLSTACK_HOME or ~/.skillstack."),
+) -> None:
+    """Generate, validate, train and evaluate the demo skills, writing ready skill folders."""
+    import json
+    import sys
+
+    from ...errors import SkillstackError
+    from ...settings import load_settings
+    from . import DEMO_SKILLS, SUPPORT_CSV
+    from .build import BUNDLED_DIR, build_demo_skill, evaluate_built
+
+    try:
+        unknown = sorted(set(only or []) - set(DEMO_SKILLS))
+        if unknown:
+            raise typer.BadParameter(f"unknown demo skill(s) {', '.join(unknown)}; known: {', '.join(DEMO_SKILLS)}")
+        settings = load_settings(home)
+        corpus = None if no_corpus else (support_csv or SUPPORT_CSV)
+        for name in only or list(DEMO_SKILLS):
+            if eval_only:
+                card = evaluate_built(settings, DEMO_SKILLS[name], dest or BUNDLED_DIR)
+                typer.echo(f"{name}: promoted={card['promoted']} " + json.dumps({c['label']: c['metrics'] for c in card['conditions']}))
+                continue
+            folder = build_demo_skill(settings, DEMO_SKILLS[name], data_dir=data_dir or settings.home / "datasets" / "demo-skills",
+                                      dest_root=dest or BUNDLED_DIR, corpus_csv=corpus, evaluate=evaluate)
+            typer.echo(f"{name}: {folder}")
+    except SkillstackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise typer.Exit(exc.exit_code) from exc
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,123 @@
+"""Eval cards of the demo skills: the skill against the base model on the skill's held-out set.
+
+Holds batched generation through the skills runtime (one merged batch per condition), scoring
+with each skill's own pure scorer, and the eval card (eval_card.json + EVAL.md, provenance
+"eval" and "promoted" in the manifest). Not here: the general `skillstack eval` with grader
+specs (training/evaluate.py); this card answers the demo's own questions (rubric compliance and
+prompt tokens, field accuracy on unseen phrasings, gold-article recall and citation precision).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ...settings import Settings
+from . import Baseline, DemoSkill
+
+EVAL_CARD = "eval_card.json"
+EVAL_REPORT = "EVAL.md"
+EVAL_OUTPUTS = "eval_outputs.jsonl"
+SKILL_LABEL = "skill"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Output:
+    text: str
+    parsed: Any
+    prompt_tokens: int
+    error: str | None = None
+
+
+def generate_outputs(settings: Settings, model_name: str, items: list[dict[str, Any]], *, system_prompt: str | None = None,
+                     json_schema: dict[str, Any] | None = None, max_tokens: int = 256) -> list[Output]:
+    """Greedy answers of a skill (or "base") to each item's messages, sent concurrently so the runtime batches them.
+
+    A JSON answer that fails its schema after the runtime's retries comes back as an Output with the error.
+    """
+    from ...skills.runtime import chat_model
+
+    overrides: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.0}
+    if system_prompt is not None:
+        overrides["system_prompt"] = system_prompt
+    model: Any = chat_model(settings, model_name, **overrides)
+    if json_schema is not None:
+        model = model.bind(json_schema=json_schema)
+    answers = model.batch([item["messages"] for item in items], config={"max_concurrency": 16}, return_exceptions=True)
+    outputs = []
+    for answer in answers:
+        if isinstance(answer, Exception):
+            outputs.append(Output(text="", parsed=None, prompt_tokens=0, error=f"{type(answer).__name__}: {answer}"))
+            continue
+        usage = answer.usage_metadata or {}
+        outputs.append(Output(text=str(answer.content), parsed=answer.response_metadata.get("parsed"),
+                              prompt_tokens=int(usage.get("input_tokens", 0))))
+    return outputs
+
+
+def _condition(skill: DemoSkill, items: list[dict[str, Any]], outputs: list[Output], *, label: str, model: str) -> dict[str, Any]:
+    scores = [skill.score(item, out.text, out.parsed) for item, out in zip(items, outputs, strict=True)]
+    metrics = {key: round(statistics.fmean(s[key] for s in scores), 4) for key in scores[0]}
+    return {"label": label, "model": model, "metrics": metrics,
+            "prompt_tokens_mean": round(statistics.fmean(o.prompt_tokens for o in outputs), 1),
+            "errors": sum(o.error is not None for o in outputs)}
+
+
+def _baseline_outputs(settings: Settings, skill: DemoSkill, baseline: Baseline, items: list[dict[str, Any]]) -> list[Output]:
+    schema = skill.schema if baseline.constrained else None
+    return generate_outputs(settings, "base", items, system_prompt=baseline.system_prompt, json_schema=schema)
+
+
+def evaluate_demo_skill(settings: Settings, skill: DemoSkill, folder: Path, *, items: list[dict[str, Any]] | None = None
+                        ) -> dict[str, Any]:
+    """Score the skill and each baseline on the held-out set; write the eval card into folder and return it."""
+    from ...skills.manifest import load_manifest, write_manifest
+    from ..datasets.jsonl import write_jsonl
+
+    items = items if items is not None else [json.loads(line) for line in (folder / "heldout.jsonl").read_text().splitlines()]
+    runs = {SKILL_LABEL: generate_outputs(settings, skill.name, items)}
+    runs |= {b.label: _baseline_outputs(settings, skill, b, items) for b in skill.baselines}
+    conditions = [_condition(skill, items, runs[SKILL_LABEL], label=SKILL_LABEL, model=skill.name)]
+    conditions += [_condition(skill, items, runs[b.label], label=b.label, model="base") for b in skill.baselines]
+    skill_score = conditions[0]["metrics"][skill.primary]
+    promoted = all(skill_score > c["metrics"][skill.primary] for c in conditions[1:])
+    card = {"version": 1, "skill": skill.name, "data": "heldout.jsonl", "items": len(items), "primary_metric": skill.primary,
+            "conditions": conditions, "promoted": promoted,
+            "evaluator": "skillstack.training.demo_skills.evaluation (greedy decoding, each skill's own scorer)",
+            "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    (folder / EVAL_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    (folder / EVAL_REPORT).write_text(eval_report(card), encoding="utf-8")
+    write_jsonl(folder / EVAL_OUTPUTS, ({"item": i, "condition": label, "output": out.text, "error": out.error}
+                                        for label, outs in runs.items() for i, out in enumerate(outs)))
+    manifest = load_manifest(folder)
+    manifest.provenance["eval"] = {c["label"]: c["metrics"] | {"prompt_tokens_mean": c["prompt_tokens_mean"]} for c in conditions}
+    manifest.provenance["promoted"] = promoted
+    write_manifest(folder, manifest)
+    return card
+
+
+def eval_report(card: dict[str, Any]) -> str:
+    """EVAL.md: one row per condition, one column per metric, and the skill's prompt-token saving."""
+    conditions = card["conditions"]
+    keys = [k for k in conditions[0]["metrics"] if not k.startswith("field:")]
+    lines = [f"# Eval card: {card['skill']}", "",
+             f"{card['items']} held-out items (`{card['data']}`), greedy decoding. Primary metric: "
+             f"`{card['primary_metric']}`; promoted: **{card['promoted']}**.", "",
+             "| condition | prompt tokens | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
+    for c in conditions:
+        lines.append(f"| {c['label']} | {c['prompt_tokens_mean']} | " + " | ".join(f"{c['metrics'][k]:.3f}" for k in keys) + " |")
+    skill_tokens = conditions[0]["prompt_tokens_mean"]
+    for c in conditions[1:]:
+        if skill_tokens and c["prompt_tokens_mean"]:
+            lines.append("")
+            lines.append(f"Prompt tokens: the skill uses {skill_tokens / c['prompt_tokens_mean']:.2f}x the prompt of "
+                         f"'{c['label']}' ({c['prompt_tokens_mean'] - skill_tokens:+.0f} tokens saved per request).")
+    lines += ["", f"Per-item outputs: `{EVAL_OUTPUTS}`. Evaluator: {card['evaluator']}."]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["Output", "evaluate_demo_skill", "eval_report", "generate_outputs"]
