@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup test demo bench clean
+.PHONY: setup test demo demo-skills bench clean
 
 setup: $(STAMP)
 
@@ -27,6 +27,10 @@ test: setup
 
 demo: setup
 	$(VENV)/bin/skillstack demo
+
+# Rebuild the bundled demo skills (generate, validate, train, evaluate); ONLY=brand-voice for one.
+demo-skills: setup
+	$(PY) -m skillstack.training.demo_skills $(if $(ONLY),--only $(ONLY))
 
 bench: setup
 	$(PY) bench/retrieval.py
