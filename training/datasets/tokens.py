@@ -52,8 +52,15 @@ def render(tokenizer: Any, messages: list[dict[str, str]], *, generation_prompt:
 def count_tokens(tokenizer: Any, examples: Sequence[dict[str, Any]], fmt: str) -> list[int]:
     """Tokens per example, tokenized in batches (a fast tokenizer does the batches in Rust)."""
     texts = [render(tokenizer, conversation(example, fmt), generation_prompt=fmt == REINFORCEMENT) for example in examples]
+    # A fast tokenizer's Rust backend gives lengths without building Python lists of ids.
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None and getattr(backend, "truncation", None):  # a truncating backend would undercount
+        backend = None
     counts: list[int] = []
     for start in range(0, len(texts), _BATCH):
-        encoded = tokenizer(texts[start:start + _BATCH], add_special_tokens=False)["input_ids"]
-        counts.extend(len(ids) for ids in encoded)
+        chunk = texts[start:start + _BATCH]
+        if backend is not None:
+            counts.extend(len(encoding) for encoding in backend.encode_batch(chunk, add_special_tokens=False))
+        else:
+            counts.extend(len(ids) for ids in tokenizer(chunk, add_special_tokens=False)["input_ids"])
     return counts
