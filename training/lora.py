@@ -1,0 +1,77 @@
+"""A fresh, trainable copy of the base model with LoRA adapters (QLoRA where bitsandbytes and CUDA exist).
+
+Holds model construction for every local trainer; the shared inference model in
+skillstack.models is never trained (training mutates weights and would leak into other callers).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from ..errors import TrainingError
+from ..models import base_model_id, base_model_source, load_tokenizer
+from ..settings import Settings
+from .config import TrainingConfig
+
+
+def lora_config(config: TrainingConfig) -> Any:
+    """PEFT's LoraConfig for a causal LM from the run's config."""
+    from peft import LoraConfig
+
+    return LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules=config.target_modules, bias="none", task_type="CAUSAL_LM")
+
+
+def quantization_config(settings: Settings, config: TrainingConfig) -> Any | None:
+    """4-bit NF4 loading for QLoRA, refused clearly where it cannot work."""
+    if not config.qlora:
+        return None
+    import torch
+
+    if not (settings.device.startswith("cuda") and torch.cuda.is_available()):
+        raise TrainingError("qlora needs a CUDA GPU (set device = \"cuda\"); on CPU train plain LoRA (qlora = false)")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise TrainingError("qlora needs bitsandbytes: pip install bitsandbytes (or set qlora = false)")
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def load_base_for_training(settings: Settings, config: TrainingConfig) -> tuple[Any, Any]:
+    """A private copy of the base causal LM (train mode, no KV cache) and the shared tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    source, kwargs = base_model_source(settings)
+    quantization = quantization_config(settings, config)
+    dtype = torch.float32 if settings.device == "cpu" else torch.bfloat16
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, trust_remote_code=False,
+                                                 quantization_config=quantization, **kwargs)
+    if quantization is not None:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model)
+    else:
+        model.to(settings.device)
+    model.config.use_cache = False
+    return model, load_tokenizer(settings)
+
+
+def load_lora_model(settings: Settings, config: TrainingConfig) -> tuple[Any, Any]:
+    """Base model with fresh LoRA adapters (seeded), ready to train, and the tokenizer."""
+    import torch
+    from peft import get_peft_model
+
+    model, tokenizer = load_base_for_training(settings, config)
+    torch.manual_seed(config.seed)
+    peft_model = get_peft_model(model, lora_config(config))
+    # Recorded in adapter_config.json: the portable identity, not this machine's cache path.
+    peft_model.peft_config["default"].base_model_name_or_path = base_model_id(settings)
+    return peft_model, tokenizer
+
+
+__all__ = ["load_base_for_training", "load_lora_model", "lora_config", "quantization_config"]

@@ -1,0 +1,203 @@
+"""Supervised fine-tuning with LoRA in a lean loop of its own: chat JSONL in, skill folder out.
+
+Holds the SFT loop (assistant-only loss, length-grouped dynamic batches, validation loss,
+early stopping, checkpoints and resume) and `train_sft`; data preparation is encoding.py's,
+on-disk state checkpoints.py's, the folder skill_writer.py's.
+
+Why not TRL's SFTTrainer here: it pads to the longest example of shuffled batches,
+checkpoints activations by default and computes logits for every position; this loop
+batches similar lengths, keeps activations, and runs the LM head only where loss is taken.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ..errors import TrainingError
+from ..models import base_model_id, load_tokenizer
+from ..settings import Settings
+from .checkpoints import (LoopState, latest_checkpoint, load_checkpoint, run_dir, run_fingerprint, save_adapter,
+                          save_checkpoint)
+from .config import Hyperparameters, SFTConfig, resolve_hyperparameters
+from .encoding import EncodedExample, collate, encode_examples, length_grouped_batches
+from .inputs import load_training_examples
+from .metrics import MetricsLog, progress_bar
+from .skill_writer import SkillSpec, file_sha256, finish_skill
+
+log = logging.getLogger(__name__)
+
+
+def batch_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int, int]:
+    """Mean cross-entropy over target tokens, with the LM head applied only at those positions.
+
+    Returns (loss, correct next-token predictions, target tokens).
+    """
+    import torch.nn.functional as F
+
+    causal_lm = model.get_base_model()
+    hidden = causal_lm.base_model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"],
+                                  use_cache=False).last_hidden_state
+    where = batch["target_mask"][:, 1:]
+    logits = causal_lm.get_output_embeddings()(hidden[:, :-1][where]).float()
+    targets = batch["input_ids"][:, 1:][where]
+    loss = F.cross_entropy(logits, targets)
+    correct = int((logits.argmax(-1) == targets).sum())
+    return loss, correct, int(targets.numel())
+
+
+def evaluate(model: Any, examples: list[EncodedExample], *, batch_size: int, pad_id: int, device: str) -> tuple[float, float]:
+    """Validation (loss, token accuracy) over all target tokens, batches sorted by length."""
+    import torch
+
+    order = sorted(range(len(examples)), key=lambda i: len(examples[i]))
+    total_loss, correct, count = 0.0, 0, 0
+    model.eval()
+    with torch.no_grad():
+        for begin in range(0, len(order), batch_size):
+            batch = collate([examples[i] for i in order[begin: begin + batch_size]], pad_id)
+            loss, right, n = batch_loss(model, {k: v.to(device) for k, v in batch.items()})
+            total_loss, correct, count = total_loss + loss.item() * n, correct + right, count + n
+    model.train()
+    return total_loss / max(count, 1), correct / max(count, 1)
+
+
+def _scheduler(optimizer: Any, hyper: Hyperparameters, warmup_ratio: float) -> Any:
+    """Linear warm-up then linear decay to zero over the run's steps."""
+    from torch.optim.lr_scheduler import LambdaLR
+
+    warmup = max(1, math.ceil(hyper.total_steps * warmup_ratio)) if warmup_ratio > 0 else 0
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (hyper.total_steps - step) / max(1, hyper.total_steps - warmup))
+
+    return LambdaLR(optimizer, factor)
+
+
+def run_sft_loop(model: Any, *, train: list[EncodedExample], validation: list[EncodedExample], config: SFTConfig,
+                 hyper: Hyperparameters, folder: Path, pad_id: int, device: str, progress: bool = True) -> dict[str, Any]:
+    """Train `model`'s adapter in place, resuming from the newest checkpoint in `folder`.
+
+    Returns {"adapter": path of the adapter to ship (best by validation loss, else the last),
+    "resumed_from_step": int, "stopped_early": bool}.
+    """
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=hyper.learning_rate, weight_decay=config.weight_decay)
+    scheduler = _scheduler(optimizer, hyper, config.warmup_ratio)
+    metrics = MetricsLog(folder / "metrics.jsonl")
+    state, resumed_from = LoopState(), 0
+    found = latest_checkpoint(folder)
+    if found:
+        state = load_checkpoint(found[1], model, optimizer, scheduler)
+        resumed_from = state.step
+    metrics.truncate_after(state.step)
+    eval_every = config.eval_every or max(1, hyper.total_steps // 10)
+    lengths = [len(e) for e in train]
+    bar = progress_bar(hyper.total_steps, initial=state.step, desc=f"sft {folder.name}", enabled=progress)
+    stopped_early = False
+    model.train()
+    started, tokens_at_start = time.perf_counter(), state.tokens
+    while state.step < hyper.total_steps and not stopped_early and state.epoch < hyper.n_epochs:
+        batches = length_grouped_batches(lengths, hyper.batch_size, seed=config.seed, epoch=state.epoch)
+        for indices in batches[state.batches_done:]:
+            batch = {k: v.to(device) for k, v in collate([train[i] for i in indices], pad_id).items()}
+            loss, correct, count = batch_loss(model, batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
+            learning_rate = scheduler.get_last_lr()[0]
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            state.batches_done += 1
+            state.tokens += int(batch["attention_mask"].sum())
+            elapsed = time.perf_counter() - started
+            row: dict[str, Any] = {"step": state.step, "epoch": round(state.epoch + state.batches_done / len(batches), 4),
+                                   "train_loss": loss.item(), "token_accuracy": correct / max(count, 1),
+                                   "learning_rate": learning_rate, "tokens": state.tokens,
+                                   "tokens_per_s": (state.tokens - tokens_at_start) / max(elapsed, 1e-9)}
+            if validation and (state.step % eval_every == 0 or state.step == hyper.total_steps):
+                row["val_loss"], row["val_token_accuracy"] = evaluate(model, validation, batch_size=hyper.batch_size,
+                                                                      pad_id=pad_id, device=device)
+                if state.best_val_loss is None or row["val_loss"] < state.best_val_loss:
+                    state.best_val_loss, state.bad_evals = row["val_loss"], 0
+                    save_adapter(model, folder / "best")
+                else:
+                    state.bad_evals += 1
+                    stopped_early = bool(config.early_stopping_patience) and state.bad_evals >= config.early_stopping_patience
+            metrics.append(**row)
+            bar.update(1)
+            bar.set_postfix(loss=f"{row['train_loss']:.3f}", **({"val": f"{row['val_loss']:.3f}"} if "val_loss" in row else {}))
+            if config.save_every and state.step % config.save_every == 0 and state.step < hyper.total_steps:
+                save_checkpoint(folder, model, optimizer, scheduler, state)
+            if state.step >= hyper.total_steps or stopped_early:
+                break
+        else:
+            state.epoch, state.batches_done = state.epoch + 1, 0
+    bar.close()
+    last = save_adapter(model, folder / "last")
+    best = folder / "best"
+    return {"adapter": best if validation and best.is_dir() else last, "resumed_from_step": resumed_from,
+            "stopped_early": stopped_early, "steps": state.step}
+
+
+def train_sft(settings: Settings, train_file: Path, *, output_dir: Path, config: SFTConfig,
+              validation_file: Path | None = None, suffix: str, skill_kind: str = "other", system_prompt: str = "",
+              routing_examples: list[str] | None = None, output: str = "text", schema_file: Path | None = None,
+              description: str = "", progress: bool = True) -> Path:
+    """LoRA SFT of the base model on an OpenAI chat JSONL file; returns the finished skill folder.
+
+    Re-running the same call after a crash resumes from the last checkpoint (see checkpoints.py).
+    The skill's system prompt is prepended to examples that have none, as the runtime will send it.
+    """
+    import torch
+
+    spec = SkillSpec(suffix=suffix, kind=skill_kind, description=description, system_prompt=system_prompt,
+                     routing_examples=list(routing_examples or []), output=output, schema_file=schema_file)
+    spec.check()
+    train_file = Path(train_file)
+    examples = load_training_examples(train_file, "sft")
+    val_examples = load_training_examples(Path(validation_file), "sft") if validation_file else []
+    tokenizer = load_tokenizer(settings)
+    train, skipped = encode_examples(tokenizer, examples, max_seq_len=config.max_seq_len, system_prompt=system_prompt,
+                                     source=str(train_file))
+    validation, _ = encode_examples(tokenizer, val_examples, max_seq_len=config.max_seq_len,
+                                    system_prompt=system_prompt, source=str(validation_file))
+    if not train:
+        raise TrainingError(f"{train_file}: no example keeps an assistant token within max_seq_len={config.max_seq_len}")
+    hyper = resolve_hyperparameters(config, len(train))
+    fingerprint = run_fingerprint(train=file_sha256(train_file), validation=file_sha256(Path(validation_file)) if validation_file else None,
+                                  config=config.to_dict(), spec=asdict(spec), base=base_model_id(settings),
+                                  output=str(Path(output_dir).expanduser().resolve()))
+    folder = run_dir(settings, suffix, fingerprint)
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed)
+    from .lora import load_lora_model
+
+    model, _ = load_lora_model(settings, config)
+    result = run_sft_loop(model, train=train, validation=validation, config=config, hyper=hyper, folder=folder,
+                          pad_id=tokenizer.pad_token_id, device=settings.device, progress=progress)
+    notes = [f"{skipped} example(s) skipped: no assistant token within max_seq_len"] if skipped else []
+    if result["resumed_from_step"]:
+        log.info("resumed from the checkpoint at step %d", result["resumed_from_step"])
+        notes.append(f"resumed from the checkpoint at step {result['resumed_from_step']}")
+    if result["stopped_early"]:
+        notes.append(f"stopped early at step {result['steps']}: validation loss stopped improving")
+    skill = finish_skill(settings, spec, output_dir=Path(output_dir), adapter_dir=result["adapter"], config=config,
+                         hyperparameters=hyper, train_file=train_file, validation_file=validation_file,
+                         n_examples=len(train), metrics=MetricsLog(folder / "metrics.jsonl").rows(), notes=notes,
+                         run={"resumed_from_step": result["resumed_from_step"], "stopped_early": result["stopped_early"]})
+    shutil.rmtree(folder, ignore_errors=True)
+    return skill
+
+
+__all__ = ["SFTConfig", "batch_loss", "evaluate", "run_sft_loop", "train_sft"]
