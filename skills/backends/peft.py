@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import json
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,6 +48,7 @@ class LocalEngine:
         self.peft: Any = None  # the PeftModel, created when the first adapter is attached
         self.lock = threading.RLock()
         self._resident: OrderedDict[str, Path] = OrderedDict()
+        self.mixed_batches = 0  # generate() calls that served more than one adapter (observability, tests)
 
     # -- adapters ---------------------------------------------------------------------------------------------
 
@@ -102,7 +104,9 @@ class LocalEngine:
 
     def _drop(self, name: str) -> None:
         if self.peft is not None and name in self.peft.peft_config:
-            self.peft.delete_adapter(name)
+            with warnings.catch_warnings():  # "active adapter changed": we never rely on PEFT's active adapter
+                warnings.simplefilter("ignore", UserWarning)
+                self.peft.delete_adapter(name)
 
     def evict(self, name: str) -> None:
         """Detach an adapter and free its weights."""
@@ -148,6 +152,7 @@ class LocalEngine:
         for r in requests:
             if r.adapter is not None:
                 self._resident.move_to_end(r.adapter)
+        self.mixed_batches += len({r.adapter for r in requests}) > 1
         return self.peft if self.peft is not None else self.model
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
