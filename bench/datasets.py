@@ -2,7 +2,7 @@
 
 Baseline, in the same run: a bare `json.loads` loop over the same lines (the least any JSONL reader
 does). Measured: skillstack's validate_file without token counting, and with the base model's
-tokenizer (chat template + token limit). 1% of lines are broken in assorted ways, so finding paths run too.
+tokenizer (chat template + token limit, and exact counts of every example). 1% of lines are broken in assorted ways, so finding paths run too.
 Writes the `datasets` section of bench/RESULTS.md.
 
 Usage: .venv/bin/python bench/datasets.py [--lines 100000]
@@ -20,11 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from results import write_section
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "RESULTS.md"
 CORPUS = REPO.parent / "shared" / "corpora" / "customer-support" / "bitext_customer_support.csv"
 SECTION = "datasets"
 BROKEN = [b"", b"{not json", b'{"messages": [], "x": NaN}', b"[1, 2]", b'{"messages": [{"role": "bot", "content": "x"}]}',
@@ -68,23 +69,6 @@ def timed(fn, *args, **kwargs):
     return time.perf_counter() - start, result
 
 
-def write_section(body: str) -> None:
-    """Replace this script's block in RESULTS.md (between its markers), leaving other sections alone."""
-    from filelock import FileLock
-
-    start, end = f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->"
-    with FileLock(str(RESULTS) + ".lock"):
-        text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-        block = f"{start}\n{body.strip()}\n{end}"
-        if start in text and end in text:
-            text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + block + "\n"
-        tmp = RESULTS.with_name(f".RESULTS.md.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(RESULTS)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=100_000)
@@ -106,10 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         plain_s, report = timed(validate_file, path)
         tokenizer = load_tokenizer(load_settings())
         tokens_s, token_report = timed(validate_file, path, tokenizer=tokenizer)
+        exact_s, _ = timed(validate_file, path, tokenizer=tokenizer, exact_tokens=True)
 
     n = args.lines
     rows = [("json.loads loop (baseline)", base_s), ("validate_file, no tokens", plain_s),
-            ("validate_file + base-model tokens", tokens_s)]
+            ("validate_file + token limit (base-model tokenizer)", tokens_s),
+            ("validate_file + exact token count of every example (as `data stats`)", exact_s)]
     table = "\n".join(f"| {name} | {seconds:.2f} | {n / seconds:,.0f} | {size_mb / seconds:.1f} | {seconds / base_s:.1f}x |"
                       for name, seconds in rows)
     body = f"""## Dataset validator throughput (bench/datasets.py)
@@ -117,13 +103,15 @@ def main(argv: list[str] | None = None) -> int:
 {n:,} lines ({size_mb:.0f} MB) of chat examples built from the customer-support corpus, {broken:,} of them broken
 on purpose; {os.cpu_count()} CPUs, shared machine. The validator found {len(report.errors):,} errors and
 {len(report.warnings):,} warnings ({len(token_report.errors) - len(report.errors)} more errors with token counting:
-examples over {context_length(tokenizer)} tokens, the base model's context). Time relative to the baseline: lower is better.
+examples over {context_length(tokenizer)} tokens, the base model's context). The limit check tokenizes only examples
+whose rendered text has more bytes than the limit (a token covers at least one byte); `data stats` counts every
+example. Time relative to the baseline: lower is better.
 
 | pass | seconds | lines/s | MB/s | time vs json.loads |
 |---|---|---|---|---|
 {table}
 """
-    write_section(body)
+    write_section(SECTION, body)
     print(body)
     return 0
 

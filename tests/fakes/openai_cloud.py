@@ -5,7 +5,7 @@ Jobs advance one state per status poll: validating_files -> running -> succeeded
 training file is not usable), with metrics events carrying train/valid loss and a fine_tuned_model
 "ft:<base>:<org>:<suffix>:<id>". A fine-tuned model answers chat requests with the assistant reply of
 the training example whose last user message is closest to the request's (what a memorising fine-tune
-would do); any other model answers with a fixed, neutral sentence.
+would do); a model given in `replies` answers with its scripted text; any other with a fixed, neutral sentence.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class CloudState:
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    replies: dict[str, str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     clock: itertools.count = field(default_factory=lambda: itertools.count(int(time.time())))
 
@@ -208,7 +209,7 @@ def _page(items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
 def _reply_for(state: CloudState, model: str, messages: list[dict[str, Any]]) -> str:
     job = next((j for j in state.jobs.values() if j["fine_tuned_model"] == model), None)
     if job is None:
-        return BASE_REPLY
+        return state.replies.get(model, BASE_REPLY)
     question = next((m.get("content") or "" for m in reversed(messages) if m.get("role") == "user"), "")
     best, best_score = BASE_REPLY, -1.0
     for row in _training_rows(state.contents[job["training_file"]]):
@@ -269,8 +270,9 @@ def _route(state: CloudState, method: str, parts: list[str], query: dict[str, st
 class FakeOpenAICloud:
     """Start with `with FakeOpenAICloud() as cloud:`; point the SDK at cloud.base_url with cloud.api_key."""
 
-    def __init__(self, *, api_key: str = "sk-test-skillstack", org: str = "skillstack-test") -> None:
-        self.state = CloudState(api_key=api_key, org=org)
+    def __init__(self, *, api_key: str = "sk-test-skillstack", org: str = "skillstack-test",
+                 replies: dict[str, str] | None = None) -> None:
+        self.state = CloudState(api_key=api_key, org=org, replies=dict(replies or {}))
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = self.state
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai-cloud", daemon=True)

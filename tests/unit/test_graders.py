@@ -165,3 +165,30 @@ def test_register_grader_validates_and_plugins_build_like_built_ins():
 
     register_grader("length_test", lambda spec, ctx: Length(name=spec.get("name", "len")))
     assert build_grader(json.loads('{"type": "length_test"}')).grade(SAMPLE, ITEM) == pytest.approx(0.31)
+
+
+def test_model_graders_reach_an_openai_judge_through_the_sdk(settings, monkeypatch):
+    from fakes.openai_cloud import FakeOpenAICloud
+
+    from skillstack.settings import with_overrides
+
+    with FakeOpenAICloud(replies={"judge-model": "Score: 7", "labeller": "polite"}) as cloud:
+        monkeypatch.setenv("OPENAI_API_KEY", cloud.api_key)
+        remote = with_overrides(settings, openai_base_url=cloud.base_url)
+        prompt = [{"role": "user", "content": "Rate: {{sample.output_text}}"}]
+        scorer = build_grader({"type": "score_model", "name": "s", "model": "judge-model", "input": prompt, "range": [0, 10]},
+                              settings=remote)
+        labeller = build_grader({"type": "label_model", "name": "l", "model": "labeller", "input": prompt,
+                                 "labels": ["polite", "rude"], "passing_labels": ["polite"]}, settings=remote)
+        assert scorer.grade(SAMPLE, ITEM) == pytest.approx(0.7)
+        assert labeller.grade(SAMPLE, ITEM) == 1.0
+    asked = [path for method, path in cloud.state.requests if path.endswith("/chat/completions")]
+    assert len(asked) == 2
+
+
+def test_model_grader_without_a_judge_says_what_to_configure(settings, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    grader = build_grader({"type": "score_model", "name": "s", "model": "gpt-judge",
+                           "input": [{"role": "user", "content": "x"}]}, settings=settings)
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
+        grader.grade(SAMPLE, ITEM)

@@ -32,7 +32,8 @@ def test_example_over_the_token_limit_is_an_error_unless_truncating(tmp_path: Pa
     path = write(tmp_path / "d.jsonl", [chat(i) for i in range(11)] + [chat(99, "word " * 200)])
     strict = validate_file(path, tokenizer=tokenizer, max_tokens=100)
     assert [(f.line, f.code) for f in strict.errors] == [(12, "too_many_tokens")]
-    assert strict.tokens[0] < 100 < strict.tokens[-1]
+    exact = validate_file(path, tokenizer=tokenizer, max_tokens=100, exact_tokens=True)
+    assert exact.tokens[0] < 100 < exact.tokens[-1] and exact.errors == strict.errors
     lenient = validate_file(path, tokenizer=tokenizer, max_tokens=100, truncate=True)
     assert lenient.ok and "too_many_tokens" in {f.code for f in lenient.warnings}
 
@@ -74,3 +75,11 @@ def test_cli_validate_counts_tokens_with_the_base_model_by_default(tmp_path: Pat
 def test_cli_validate_missing_file_is_one_line_exit_2(tmp_path: Path, capsys, home):
     assert main(["data", "validate", str(tmp_path / "nope.jsonl"), "--json"]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+def test_lone_surrogates_do_not_break_token_counting(tmp_path: Path, tokenizer):
+    path = tmp_path / "d.jsonl"
+    path.write_text("".join(json.dumps(chat(i)) + "\n" for i in range(10)) + '{"messages": [{"role": "user", "content": "\\ud800 hi"}, '
+                    '{"role": "assistant", "content": "ok"}]}\n', encoding="utf-8")
+    report = validate_file(path, tokenizer=tokenizer, max_tokens=5)
+    assert [f.line for f in report.errors] == list(range(1, 12))

@@ -127,23 +127,25 @@ def _unknown_keys(example: dict[str, Any], allowed: frozenset[str], line: int) -
     return [Finding(line, "unrecognized_key", f"top-level key(s) {', '.join(unknown)} ignored")] if unknown else []
 
 
+def _check_conversation(container: Any, line: int, where: str = "messages") -> list[Finding]:
+    """A message list plus the optional `tools` beside it (chat rows, reinforcement rows, DPO inputs)."""
+    messages = container.get("messages") if isinstance(container, dict) else None
+    errors = check_messages(messages, line, where)
+    if isinstance(container, dict) and "tools" in container:
+        errors += _check_tools(container["tools"], line)
+    return errors
+
+
 def check_chat(example: dict[str, Any], line: int) -> Result:
-    if "messages" not in example or not isinstance(example["messages"], list) or not example["messages"]:
-        return [Finding(line, "missing_messages_list", "no non-empty `messages` list")], []
-    errors = check_messages(example["messages"], line)
-    if "tools" in example:
-        errors += _check_tools(example["tools"], line)
-    if not any(isinstance(m, dict) and m.get("role") == "assistant" for m in example["messages"]):
+    errors = _check_conversation(example, line)
+    if isinstance(example.get("messages"), list) and example["messages"] and \
+            not any(isinstance(m, dict) and m.get("role") == "assistant" for m in example["messages"]):
         errors.append(Finding(line, "example_missing_assistant_message", "no assistant message; add the answer to learn"))
     return errors, _unknown_keys(example, CHAT_KEYS, line)
 
 
 def check_preference(example: dict[str, Any], line: int) -> Result:
-    errors: list[Finding] = []
-    inner = example.get("input")
-    errors += check_messages(inner.get("messages") if isinstance(inner, dict) else None, line, "input.messages")
-    if isinstance(inner, dict) and "tools" in inner:
-        errors += _check_tools(inner["tools"], line)
+    errors = _check_conversation(example.get("input"), line, "input.messages")
     warnings = _unknown_keys(example, PREFERENCE_KEYS, line)
     outputs = []
     for key in ("preferred_output", "non_preferred_output"):
@@ -162,12 +164,9 @@ def check_preference(example: dict[str, Any], line: int) -> Result:
 
 
 def check_reinforcement(example: dict[str, Any], line: int) -> Result:
-    if "messages" not in example or not isinstance(example["messages"], list) or not example["messages"]:
-        return [Finding(line, "missing_messages_list", "no non-empty `messages` list")], []
-    errors = check_messages(example["messages"], line)
-    if "tools" in example:
-        errors += _check_tools(example["tools"], line)
-    last = example["messages"][-1]
+    errors = _check_conversation(example, line)
+    messages = example.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
     if isinstance(last, dict) and last.get("role") not in ("user", "system", "developer"):
         errors.append(Finding(line, "invalid_last_message", "the prompt must end with a user message; the model writes the answer"))
     return errors, []

@@ -63,7 +63,7 @@ def detect_format(objs: Iterable[Any]) -> str:
     if not votes:
         return CHAT
     best = max(votes.values())
-    # Ties go to the most common format, in FORMATS order.
+    # A tie goes to the format listed first in FORMATS.
     return next(name for name in FORMATS if votes[name] == best)
 
 

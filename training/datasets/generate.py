@@ -8,7 +8,6 @@ Template file (JSON): {"system": str?, "slots": {name: [values]}, "examples": [{
 from __future__ import annotations
 
 import itertools
-import json
 import random
 import re
 from collections.abc import Callable
@@ -18,7 +17,7 @@ from typing import Any
 from ...errors import InputError
 from .checks import check_example
 from .formats import CHAT
-from .jsonl import read_jsonl, write_jsonl
+from .jsonl import read_json_object, read_jsonl, write_jsonl
 from .stats import dedupe_examples
 from .validate import validate_file
 
@@ -31,14 +30,7 @@ def fill(text: str, values: dict[str, str]) -> str:
 
 
 def load_template(path: Path) -> dict[str, Any]:
-    try:
-        spec = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such template file") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON template ({exc})") from exc
-    if not isinstance(spec, dict):
-        raise InputError(f"{path}: a template is one JSON object with 'slots' and 'examples'")
+    spec = read_json_object(path, "template")
     slots, examples = spec.get("slots", {}), spec.get("examples")
     if not isinstance(slots, dict) or not all(isinstance(v, list) and v and all(isinstance(x, str) for x in v) for v in slots.values()):
         raise InputError(f"{path}: 'slots' must map names to non-empty lists of strings")

@@ -39,7 +39,7 @@ def _summary(values: list[int]) -> dict[str, float]:
 
 def dataset_stats(path: Path, *, tokenizer: Any = None) -> dict[str, Any]:
     """Examples, format, roles, turns per example and (with a tokenizer) the token distribution."""
-    report = validate_file(path, tokenizer=tokenizer, truncate=True)
+    report = validate_file(path, tokenizer=tokenizer, truncate=True, exact_tokens=True)
     items = report.items
     roles: Counter[str] = Counter()
     turns: list[int] = []

@@ -15,6 +15,7 @@ from .formats import PREFERENCE, REINFORCEMENT, content_text
 # Tokenizers report absurd model_max_length (1e30) when they do not know; fall back to this.
 DEFAULT_CONTEXT = 8192
 _BATCH = 512
+_MARGIN = 16
 
 
 def context_length(tokenizer: Any) -> int:
@@ -49,18 +50,30 @@ def render(tokenizer: Any, messages: list[dict[str, str]], *, generation_prompt:
     return "".join(f"{m['role']}: {m['content']}\n" for m in messages)
 
 
-def count_tokens(tokenizer: Any, examples: Sequence[dict[str, Any]], fmt: str) -> list[int]:
-    """Tokens per example, tokenized in batches (a fast tokenizer does the batches in Rust)."""
+def count_tokens(tokenizer: Any, examples: Sequence[dict[str, Any]], fmt: str, *,
+                 skip_at_most: int | None = None) -> list[int | None]:
+    """Tokens per example, tokenized in batches (a fast tokenizer does the batches in Rust).
+
+    skip_at_most: leave None for examples that provably fit that many tokens without tokenizing
+    them: every token of a byte-level or byte-fallback tokenizer covers at least one byte of the
+    rendered text (a small margin covers a prefix-space token).
+    """
     texts = [render(tokenizer, conversation(example, fmt), generation_prompt=fmt == REINFORCEMENT) for example in examples]
+    counts: list[int | None] = [None] * len(texts)
+    todo = [i for i, text in enumerate(texts)
+            if skip_at_most is None or len(text.encode("utf-8", "replace")) + _MARGIN > skip_at_most]
     # A fast tokenizer's Rust backend gives lengths without building Python lists of ids.
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None and getattr(backend, "truncation", None):  # a truncating backend would undercount
         backend = None
-    counts: list[int] = []
-    for start in range(0, len(texts), _BATCH):
-        chunk = texts[start:start + _BATCH]
+    for start in range(0, len(todo), _BATCH):
+        indexes = todo[start:start + _BATCH]
+        # Lone surrogates (legal as JSON escapes, not as UTF-8) would make the Rust tokenizer raise.
+        chunk = [texts[i].encode("utf-8", "replace").decode("utf-8") for i in indexes]
         if backend is not None:
-            counts.extend(len(encoding) for encoding in backend.encode_batch(chunk, add_special_tokens=False))
+            lengths = [len(encoding) for encoding in backend.encode_batch(chunk, add_special_tokens=False)]
         else:
-            counts.extend(len(ids) for ids in tokenizer(chunk, add_special_tokens=False)["input_ids"])
+            lengths = [len(ids) for ids in tokenizer(chunk, add_special_tokens=False)["input_ids"]]
+        for i, length in zip(indexes, lengths):
+            counts[i] = length
     return counts

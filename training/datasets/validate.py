@@ -21,6 +21,7 @@ from .tokens import context_length, count_tokens
 
 MIN_EXAMPLES = 10  # OpenAI refuses fewer
 RECOMMENDED_EXAMPLES = 50
+_CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Report:
     warnings: list[Finding]
     items: list[dict[str, Any]] = field(default_factory=list, repr=False)
     item_lines: list[int] = field(default_factory=list, repr=False)
-    tokens: list[int] | None = field(default=None, repr=False)
+    tokens: list[int] | None = field(default=None, repr=False)  # per clean example, with exact_tokens
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "examples": self.examples, "format": self.format,
@@ -44,7 +45,7 @@ class Report:
 
 def example_key(example: Any) -> bytes:
     """A digest equal for equal examples whatever their key order or spacing (used for dedupe and overlap)."""
-    canonical = json.dumps(example, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    canonical = _CANONICAL.encode(example)
     return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
@@ -71,11 +72,12 @@ def _safe_key(example: Any) -> bytes | None:
 
 def validate_file(path: Path | str, *, tokenizer: Any = None, max_tokens: int | None = None, truncate: bool = False,
                   validation_path: Path | str | None = None, format: str | None = None,
-                  max_line_bytes: int = MAX_LINE_BYTES) -> Report:
+                  max_line_bytes: int = MAX_LINE_BYTES, exact_tokens: bool = False) -> Report:
     """Validate a JSONL dataset line by line; never raises on content, only on a missing file or bad arguments.
 
     tokenizer: count tokens with it (the base model's) and flag examples over max_tokens (default: its context);
-    over-long examples are errors unless truncate. format: force chat|preference|reinforcement instead of detecting.
+    over-long examples are errors unless truncate. exact_tokens: count every example (Report.tokens), not only
+    those that might be over the limit. format: force chat|preference|reinforcement instead of detecting.
     """
     path = Path(path)
     if format is not None and format not in FORMATS:
@@ -114,9 +116,10 @@ def validate_file(path: Path | str, *, tokenizer: Any = None, max_tokens: int | 
     tokens = None
     if tokenizer is not None and items:
         limit = max_tokens or context_length(tokenizer)
-        tokens = count_tokens(tokenizer, items, fmt)
-        for number, count in zip(lines, tokens):
-            if count > limit:
+        counts = count_tokens(tokenizer, items, fmt, skip_at_most=None if exact_tokens else limit)
+        tokens = counts if exact_tokens else None
+        for number, count in zip(lines, counts):
+            if count is not None and count > limit:
                 finding = Finding(number, "too_many_tokens", f"{count} tokens, over the limit of {limit}"
                                   + ("; will be truncated" if truncate else "; shorten it or pass --truncate"))
                 (warnings if truncate else errors).append(finding)

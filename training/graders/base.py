@@ -6,7 +6,6 @@ live one per module beside this one.
 
 from __future__ import annotations
 
-import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ConfigError, InputError
+from ...errors import ConfigError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
@@ -103,12 +102,6 @@ def common_fields(spec: dict[str, Any]) -> dict[str, Any]:
 
 def load_grader_spec(path: Path) -> dict[str, Any]:
     """A grader spec from a JSON file (OpenAI's grader JSON, as given to `skillstack eval --grader`)."""
-    try:
-        spec = json.loads(Path(path).read_text(encoding="utf-8-sig"))
-    except FileNotFoundError as exc:
-        raise InputError(f"{path}: no such grader file") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a JSON grader spec ({exc})") from exc
-    if not isinstance(spec, dict):
-        raise InputError(f"{path}: a grader spec is one JSON object with a 'type'")
-    return spec
+    from ..datasets.jsonl import read_json_object
+
+    return read_json_object(path, "grader spec")
