@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from results import RESULTS, write_section
+
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = REPO / "bench" / "RESULTS.md"
 ROUTER_TASKS = REPO / "tests" / "data" / "router_tasks.jsonl"
 GDPR_CASES = REPO / "tests" / "data" / "gdpr_cases.jsonl"
 GDPR_DIR = REPO.parent / "shared" / "corpora" / "gdpr"
@@ -36,20 +37,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
-def write_section(body: str) -> None:
-    """Replace this script's block in RESULTS.md (between its markers), leaving other sections alone."""
-    start, end = f"<!-- bench:{SECTION} -->", f"<!-- /bench:{SECTION} -->"
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{start}\n{body.strip()}\n{end}"
-    if start in text and end in text:
-        text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
-    tmp = RESULTS.with_suffix(".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(RESULTS)
 
 
 def expected(row: dict[str, Any]) -> tuple[str, str | None]:
@@ -242,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         ingest_paths(gdpr_settings, [GDPR_DIR / "gdpr_eurlex.html"], progress=False)
         parts.append(bench_gdpr(gdpr_settings, skills, read_jsonl(GDPR_CASES)[: args.gdpr_cases], reasoner))
         print(parts[-1], flush=True)
-    write_section("## Meta-agent graph (bench/graph.py)\n\n" + "\n\n".join(parts))
+    write_section(SECTION, "## Meta-agent graph (bench/graph.py)\n\n" + "\n\n".join(parts))
     print(f"wrote the '{SECTION}' section of {RESULTS}", file=sys.stderr)
     return 0
 
