@@ -88,7 +88,7 @@ def shared_skills_home() -> Path:
     for seed, name in enumerate(("tone-a", "tone-b", "tone-c"), start=1):
         make_lora_skill(skills / name, settings, name=name, seed=seed)
     make_lora_skill(skills / "status-json", settings, name="status-json", seed=4, kind="format",
-                    schema=STATUS_SCHEMA, max_tokens=24)
+                    schema=STATUS_SCHEMA, max_tokens=48)
     _write_hostile_folders(skills, settings)
     manifest_file = skills / "tone-a" / "skill.toml"
     manifest_file.write_text(manifest_file.read_text().replace("[provenance]", f'[provenance]\nmodel_id = "{FT_ID}"'))
