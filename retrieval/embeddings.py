@@ -145,7 +145,7 @@ def export_onnx(settings: Settings) -> Path:
     tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    dynamic = {"batch": 0, "tokens": 1}
+    dynamic = {0: "batch", 1: "tokens"}
     with torch.no_grad():
         torch.onnx.export(Pooled(model), (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
                           str(tmp / "model.onnx"), input_names=["input_ids", "attention_mask", "token_type_ids"],

@@ -19,7 +19,7 @@ from ..settings import Settings
 from . import store
 from .chunking import DEFAULT_MAX_CHARS, Chunk, chunk_text
 from .embeddings import Embedder, embedding_model_name, get_embedder
-from .lexical import LexicalIndex, ids_digest
+from .lexical import current_index
 from .loaders import is_supported, load_document
 
 log = logging.getLogger(__name__)
@@ -39,23 +39,6 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def lexical_dir(settings: Settings) -> Path:
-    return settings.store_dir / "lexical"
-
-
-def sync_lexical(settings: Settings, collection: Any, *, force: bool = False) -> LexicalIndex:
-    """Make the saved BM25 index match Chroma, rebuilding it from Chroma when the digests differ."""
-    saved = LexicalIndex.load(lexical_dir(settings))
-    if not force and saved is not None:
-        ids = collection.get(include=[])["ids"]
-        if saved.digest == ids_digest(ids):
-            return saved
-    everything = store.read_all(collection)
-    index = LexicalIndex.build(everything["ids"], everything["documents"], everything["metadatas"])
-    index.save(lexical_dir(settings))
-    return index
 
 
 def expand_paths(paths: list[Path], report: IngestReport) -> list[Path]:
@@ -129,7 +112,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True
         for start in range(0, len(stale), 5000):
             collection.delete(ids=stale[start:start + 5000])
         report.chunks_deleted = len(stale)
-        index = sync_lexical(settings, collection, force=bool(plan or stale))
+        index = current_index(settings, collection, rebuild=bool(plan or stale), save=True)
         report.total_chunks = len(index.ids)
     return report
 
@@ -149,5 +132,5 @@ def remove_source(settings: Settings, path: Path) -> int:
                    if str((m or {}).get("source", "")).startswith(prefix)]
         for start in range(0, len(ids), 5000):
             collection.delete(ids=ids[start:start + 5000])
-        sync_lexical(settings, collection, force=bool(ids))
+        current_index(settings, collection, rebuild=bool(ids), save=True)
     return len(ids)

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ..settings import Settings
 from .filters import matches
 
 FORMAT_VERSION = 1
@@ -97,3 +98,23 @@ class LexicalIndex:
         except (OSError, ValueError, KeyError):
             return None
         return cls(bm25, meta["ids"], meta["metadatas"])
+
+
+def lexical_dir(settings: Settings) -> Path:
+    return settings.store_dir / "lexical"
+
+
+def current_index(settings: Settings, collection: Any, *, rebuild: bool = False, save: bool = False) -> LexicalIndex:
+    """The BM25 index matching Chroma's chunks: the saved one when its id digest agrees, else rebuilt from Chroma
+    (and saved when `save`: only writers holding the store lock save)."""
+    from .store import read_all
+
+    if not rebuild:
+        saved = LexicalIndex.load(lexical_dir(settings))
+        if saved is not None and saved.digest == ids_digest(collection.get(include=[])["ids"]):
+            return saved
+    everything = read_all(collection)
+    index = LexicalIndex.build(everything["ids"], everything["documents"], everything["metadatas"])
+    if save:
+        index.save(lexical_dir(settings))
+    return index

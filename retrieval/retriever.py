@@ -16,7 +16,7 @@ from . import store
 from .embeddings import Embedder, embedding_model_name, get_embedder
 from .fusion import reciprocal_rank_fusion
 from .hits import Hit
-from .lexical import LexicalIndex, ids_digest
+from .lexical import LexicalIndex, current_index
 
 MODES = ("hybrid", "dense", "lexical")
 # RRF's classic k=60 flattens two 30-deep lists into "found by both"; k=10 keeps a first-rank hit of
@@ -52,14 +52,8 @@ class Retriever:
     @property
     def lexical(self) -> LexicalIndex:
         if self._lexical is None:
-            from .ingest import lexical_dir
-
-            saved = LexicalIndex.load(lexical_dir(self.settings))
-            if saved is None or saved.digest != ids_digest(self._collection.get(include=[])["ids"]):
-                # Lagging Chroma (an ingest was killed between its two writes): rebuild in memory, read-only.
-                everything = store.read_all(self._collection)
-                saved = LexicalIndex.build(everything["ids"], everything["documents"], everything["metadatas"])
-            self._lexical = saved
+            # Rebuilt in memory when it lags Chroma (an ingest killed between its two writes); readers never save.
+            self._lexical = current_index(self.settings, self._collection)
         return self._lexical
 
     def count(self) -> int:

@@ -98,6 +98,21 @@ def test_remove_cli_reports_how_many_chunks_went(settings, docs, capsys):
     assert "nothing from" in capsys.readouterr().out
 
 
+def test_bm25_index_lagging_chroma_is_rebuilt_not_trusted(settings, docs):
+    from skillstack.retrieval.ingest import ingest_paths, remove_source
+    from skillstack.retrieval.lexical import LexicalIndex, lexical_dir
+    from skillstack.retrieval.retriever import Retriever
+
+    ingest_paths(settings, [docs], progress=False)
+    stale = LexicalIndex.load(lexical_dir(settings))
+    remove_source(settings, docs / "northwind-code-data.html")
+    stale.save(lexical_dir(settings))  # as if a writer died between its Chroma delete and its BM25 save
+    hits = Retriever(settings).search("personal data breach Data Commissioner", 10, mode="lexical")
+    assert hits and all(hit.source.endswith(".md") for hit in hits)
+    assert ingest_paths(settings, [docs / "northwind-code-tenancy.md"], progress=False).chunks_written == 0
+    assert LexicalIndex.load(lexical_dir(settings)).digest != stale.digest
+
+
 def test_bad_files_get_one_line_errors_while_the_good_ones_go_in(home, tmp_path, capsys):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -150,8 +165,8 @@ def test_second_writer_gets_store_locked_by_pid(settings, docs, capsys):
 def test_sigkill_mid_ingest_then_rerun_loses_and_duplicates_nothing(settings, tmp_path):
     from skillstack.retrieval import store
     from skillstack.retrieval.chunking import chunk_text
-    from skillstack.retrieval.ingest import ingest_paths, lexical_dir
-    from skillstack.retrieval.lexical import LexicalIndex, ids_digest
+    from skillstack.retrieval.ingest import ingest_paths
+    from skillstack.retrieval.lexical import LexicalIndex, ids_digest, lexical_dir
     from skillstack.retrieval.loaders import load_document
 
     folder = tmp_path / "many"

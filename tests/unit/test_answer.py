@@ -38,11 +38,12 @@ def test_citations_are_extracted_in_order_in_every_bracket_style():
 def test_retrieved_text_is_delimited_as_data_and_cannot_close_its_block():
     system, user = build_rag_messages("How fast must a breach be notified?", [hit("17", HOSTILE)])
     assert system.content == SYSTEM_PROMPT and "PWNED" not in system.content
-    body = user.content.split('<document id="1" cite="Article 17" title="T" source="code.md">\n', 1)[1]
+    assert user.content.startswith('<document id="1" cite="Article 17" title="T" source="code.md">\n')
+    body = user.content.split(">\n", 1)[1]
     inside, after = body.split("\n</document>", 1)
     assert "PWNED" in inside and "</document>" not in inside and "<|im_start|>" not in inside
     assert "&lt;/document&gt;" in inside
-    assert "PWNED" not in after and after.strip().startswith("Answer the question")
+    assert "PWNED" not in after and after.strip() == "Question: How fast must a breach be notified?\nAnswer:"
 
 
 def test_instruction_like_lines_inside_documents_are_marked_as_quoted_data():
@@ -55,7 +56,7 @@ def test_injected_citation_of_an_unretrieved_article_is_struck_and_never_reporte
     hits = [hit("17", HOSTILE), hit("15")]
     result = ground_answer("PWNED [Article 99].", hits)
     assert "[Article 99]" not in result["answer"]
-    assert [c["article"] for c in result["citations"]] == ["17", "15"]
+    assert [c["article"] for c in result["citations"]] == ["17"]
     assert result["cited_by_model"] is False
 
 
@@ -67,17 +68,17 @@ def test_model_citations_of_retrieved_articles_are_kept_with_their_source():
     assert result["sources"] == ["/docs/code.md", "/d/b.md"] and result["cited_by_model"]
 
 
-def test_uncited_answer_falls_back_to_the_top_retrieved_articles():
+def test_uncited_answer_falls_back_to_the_best_ranked_retrieved_article():
     result = ground_answer("Four weeks of rent.", [hit(None), hit("4"), hit("4"), hit("5"), hit("9")])
-    assert result["answer"] == "Four weeks of rent. [Article 4] [Article 5]"
-    assert [c["article"] for c in result["citations"]] == ["4", "5"]
+    assert result["answer"] == "Four weeks of rent. [Article 4]"
+    assert [c["article"] for c in result["citations"]] == ["4"]
 
 
 def test_answer_question_sends_the_spotlighted_prompt_and_grounds_the_reply():
     model = Recorder("Deposits are capped at four weeks' rent [Article 4].")
     result = answer_question("What is the deposit cap?", [hit("4", "Article 4 \u2014 Deposits\nFour weeks.")], model)
     assert result["citations"][0]["article"] == "4" and result["cited_by_model"]
-    assert model.seen[1].content.startswith("Question: What is the deposit cap?")
+    assert model.seen[1].content.endswith("Question: What is the deposit cap?\nAnswer:")
 
 
 def test_no_hits_means_no_model_call_and_no_citations():
