@@ -83,3 +83,12 @@ def test_lone_surrogates_do_not_break_token_counting(tmp_path: Path, tokenizer):
                     '{"role": "assistant", "content": "ok"}]}\n', encoding="utf-8")
     report = validate_file(path, tokenizer=tokenizer, max_tokens=5)
     assert [f.line for f in report.errors] == list(range(1, 12))
+
+
+def test_limit_check_that_skips_short_examples_agrees_with_exact_counting(tmp_path: Path, tokenizer):
+    path = write(tmp_path / "d.jsonl", [chat(i, "naïve café 🙂 " * i) for i in range(40)])
+    exact = validate_file(path, tokenizer=tokenizer, exact_tokens=True, max_tokens=10_000)
+    limit = sorted(exact.tokens)[len(exact.tokens) // 2]
+    fast = validate_file(path, tokenizer=tokenizer, max_tokens=limit)
+    slow = validate_file(path, tokenizer=tokenizer, max_tokens=limit, exact_tokens=True)
+    assert fast.errors == slow.errors and len(fast.errors) == sum(1 for c in exact.tokens if c > limit) > 0

@@ -50,18 +50,32 @@ def render(tokenizer: Any, messages: list[dict[str, str]], *, generation_prompt:
     return "".join(f"{m['role']}: {m['content']}\n" for m in messages)
 
 
+def _byte_bound(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool,
+                overheads: dict[tuple[str, ...], int]) -> int:
+    """An upper bound on the rendered text's bytes without rendering it: the template's own bytes for this
+    role sequence (rendered once with empty contents) plus twice the contents (a template may repeat one)."""
+    roles = tuple(m["role"] for m in messages)
+    if roles not in overheads:
+        empty = [{"role": role, "content": ""} for role in roles]
+        overheads[roles] = len(render(tokenizer, empty, generation_prompt=generation_prompt).encode("utf-8"))
+    return overheads[roles] + 2 * sum(len(m["content"].encode("utf-8", "replace")) for m in messages)
+
+
 def count_tokens(tokenizer: Any, examples: Sequence[dict[str, Any]], fmt: str, *,
                  skip_at_most: int | None = None) -> list[int | None]:
     """Tokens per example, tokenized in batches (a fast tokenizer does the batches in Rust).
 
-    skip_at_most: leave None for examples that provably fit that many tokens without tokenizing
-    them: every token of a byte-level or byte-fallback tokenizer covers at least one byte of the
-    rendered text (a small margin covers a prefix-space token).
+    skip_at_most: leave None for examples that provably fit that many tokens, without rendering or
+    tokenizing them: every token of a byte-level or byte-fallback tokenizer covers at least one byte
+    of the rendered text (a small margin covers a prefix-space token).
     """
-    texts = [render(tokenizer, conversation(example, fmt), generation_prompt=fmt == REINFORCEMENT) for example in examples]
-    counts: list[int | None] = [None] * len(texts)
-    todo = [i for i, text in enumerate(texts)
-            if skip_at_most is None or len(text.encode("utf-8", "replace")) + _MARGIN > skip_at_most]
+    generation_prompt = fmt == REINFORCEMENT
+    conversations = [conversation(example, fmt) for example in examples]
+    counts: list[int | None] = [None] * len(conversations)
+    overheads: dict[tuple[str, ...], int] = {}
+    todo = [i for i, messages in enumerate(conversations)
+            if skip_at_most is None or _byte_bound(tokenizer, messages, generation_prompt, overheads) + _MARGIN > skip_at_most]
+    texts = {i: render(tokenizer, conversations[i], generation_prompt=generation_prompt) for i in todo}
     # A fast tokenizer's Rust backend gives lengths without building Python lists of ids.
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is not None and getattr(backend, "truncation", None):  # a truncating backend would undercount
