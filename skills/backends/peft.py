@@ -84,11 +84,13 @@ class LocalEngine:
         config.inference_mode = True
         state = load_file(str(folder / "adapter_model.safetensors"), device="cpu")
         try:
+            # low_cpu_mem_usage: the adapter starts on the meta device and takes the loaded tensors as they are,
+            # so resident memory is the file's tensors once, not an initialised copy plus the loaded one.
             if self.peft is None:
-                self.peft = PeftModel(self.model, config, adapter_name=name)
+                self.peft = PeftModel(self.model, config, adapter_name=name, low_cpu_mem_usage=True)
             else:
-                self.peft.add_adapter(name, config)
-            result = set_peft_model_state_dict(self.peft, state, adapter_name=name)
+                self.peft.add_adapter(name, config, low_cpu_mem_usage=True)
+            result = set_peft_model_state_dict(self.peft, state, adapter_name=name, low_cpu_mem_usage=True)
             unexpected = [k for k in result.unexpected_keys if "lora_" in k]
             missing = [k for k in result.missing_keys if f".{name}." in k and "lora_" in k]
             if unexpected or missing:
