@@ -28,8 +28,19 @@ def run_fingerprint(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def run_dir(settings: Settings, suffix: str, fingerprint: str) -> Path:
-    return settings.home / "runs" / f"{suffix}-{fingerprint}"
+def prepare_run_dir(settings: Settings, *, suffix: str, parts: dict[str, Any], train_file: Path,
+                    validation_file: Path | None, output_dir: Path) -> Path:
+    """The run folder of this exact job (created if new): same datasets, config, base and output -> same folder."""
+    from ..models import base_model_id
+    from .skill_writer import file_sha256
+
+    fingerprint = run_fingerprint(train=file_sha256(train_file),
+                                  validation=file_sha256(validation_file) if validation_file else None,
+                                  base=base_model_id(settings), output=str(Path(output_dir).expanduser().resolve()),
+                                  **parts)
+    folder = settings.home / "runs" / f"{suffix}-{fingerprint}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def latest_checkpoint(folder: Path) -> tuple[int, Path] | None:
@@ -103,5 +114,5 @@ def save_adapter(model: Any, target: Path) -> Path:
     return target
 
 
-__all__ = ["LoopState", "latest_checkpoint", "load_checkpoint", "run_dir", "run_fingerprint", "save_adapter",
+__all__ = ["LoopState", "latest_checkpoint", "load_checkpoint", "prepare_run_dir", "run_fingerprint", "save_adapter",
            "save_checkpoint"]

@@ -11,11 +11,10 @@ from typing import Any
 
 from ..errors import TrainingError
 from ..settings import Settings
-from .config import DPOConfig, resolve_hyperparameters
+from .config import DPOConfig, Hyperparameters
 from .datasets.formats import has_images
-from .inputs import load_training_examples
 from .skill_writer import SkillSpec
-from .trl_runs import run_trl_method, trl_arguments
+from .trl_runs import train_with_trl, trl_arguments
 
 
 def preference_rows(examples: list[dict[str, Any]], system_prompt: str = "", *, source: str = "dataset") -> list[dict[str, Any]]:
@@ -40,14 +39,8 @@ def train_dpo(settings: Settings, train_file: Path, *, output_dir: Path, config:
     """LoRA DPO of the base model on preference pairs; returns the finished skill folder (resumes a killed run)."""
     spec = SkillSpec(suffix=suffix, kind=skill_kind, description=description, system_prompt=system_prompt,
                      routing_examples=list(routing_examples or []), output=output, schema_file=schema_file)
-    spec.check()
-    train_file = Path(train_file)
-    train_rows = preference_rows(load_training_examples(train_file, "dpo"), system_prompt, source=str(train_file))
-    val_rows = (preference_rows(load_training_examples(Path(validation_file), "dpo"), system_prompt,
-                                source=str(validation_file)) if validation_file else [])
-    hyper = resolve_hyperparameters(config, len(train_rows))
 
-    def build_trainer(folder: Path, callback: Any) -> Any:
+    def build_trainer(folder: Path, callback: Any, hyper: Hyperparameters, train_rows: list, val_rows: list) -> Any:
         import trl
         from datasets import Dataset
 
@@ -60,9 +53,8 @@ def train_dpo(settings: Settings, train_file: Path, *, output_dir: Path, config:
                               eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
                               processing_class=tokenizer, callbacks=[callback])
 
-    return run_trl_method(settings, spec, method_config=config, hyper=hyper, train_file=train_file,
-                          validation_file=Path(validation_file) if validation_file else None, output_dir=output_dir,
-                          n_examples=len(train_rows), build_trainer=build_trainer)
+    return train_with_trl(settings, spec, config=config, train_file=train_file, validation_file=validation_file,
+                          output_dir=output_dir, to_rows=preference_rows, build_trainer=build_trainer)
 
 
 __all__ = ["DPOConfig", "preference_rows", "train_dpo"]

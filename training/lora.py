@@ -7,12 +7,15 @@ skillstack.models is never trained (training mutates weights and would leak into
 from __future__ import annotations
 
 import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import TrainingError
 from ..models import base_model_id, base_model_source, load_tokenizer
 from ..settings import Settings
-from .config import TrainingConfig
+from .config import TrainingConfig, auto_threads
 
 
 def lora_config(config: TrainingConfig) -> Any:
@@ -39,13 +42,25 @@ def quantization_config(settings: Settings, config: TrainingConfig) -> Any | Non
                               bnb_4bit_compute_dtype=torch.bfloat16)
 
 
+@contextmanager
+def training_threads(config: TrainingConfig) -> Iterator[int]:
+    """torch's CPU thread count for a run (config.num_threads, or auto: one per idle core); restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    threads = config.num_threads or auto_threads(os.cpu_count() or 1, os.getloadavg()[0], before)
+    torch.set_num_threads(threads)
+    try:
+        yield threads
+    finally:
+        torch.set_num_threads(before)
+
+
 def load_base_for_training(settings: Settings, config: TrainingConfig) -> tuple[Any, Any]:
-    """A private copy of the base causal LM (train mode, no KV cache) and the shared tokenizer."""
+    """A private copy of the base causal LM and the shared tokenizer."""
     import torch
     from transformers import AutoModelForCausalLM
 
-    if config.num_threads:
-        torch.set_num_threads(config.num_threads)
     source, kwargs = base_model_source(settings)
     quantization = quantization_config(settings, config)
     dtype = torch.float32 if settings.device == "cpu" else torch.bfloat16
@@ -57,7 +72,6 @@ def load_base_for_training(settings: Settings, config: TrainingConfig) -> tuple[
         model = prepare_model_for_kbit_training(model)
     else:
         model.to(settings.device)
-    model.config.use_cache = False
     return model, load_tokenizer(settings)
 
 
@@ -68,10 +82,12 @@ def load_lora_model(settings: Settings, config: TrainingConfig) -> tuple[Any, An
 
     model, tokenizer = load_base_for_training(settings, config)
     torch.manual_seed(config.seed)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     peft_model = get_peft_model(model, lora_config(config))
     # Recorded in adapter_config.json: the portable identity, not this machine's cache path.
     peft_model.peft_config["default"].base_model_name_or_path = base_model_id(settings)
     return peft_model, tokenizer
 
 
-__all__ = ["load_base_for_training", "load_lora_model", "lora_config", "quantization_config"]
+__all__ = ["load_base_for_training", "load_lora_model", "lora_config", "quantization_config", "training_threads"]

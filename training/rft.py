@@ -12,11 +12,10 @@ from typing import Any, Callable
 
 from ..errors import ConfigError, TrainingError
 from ..settings import Settings
-from .config import RFTConfig, resolve_hyperparameters
+from .config import Hyperparameters, RFTConfig
 from .datasets.formats import content_text, has_images
-from .inputs import load_training_examples
 from .skill_writer import SkillSpec
-from .trl_runs import run_trl_method, trl_arguments
+from .trl_runs import train_with_trl, trl_arguments
 
 
 def prompt_rows(examples: list[dict[str, Any]], system_prompt: str = "", *, source: str = "dataset") -> list[dict[str, Any]]:
@@ -65,14 +64,8 @@ def train_rft(settings: Settings, train_file: Path, *, output_dir: Path, config:
     grader = build_grader(config.grader, settings=settings)
     spec = SkillSpec(suffix=suffix, kind=skill_kind, description=description, system_prompt=system_prompt,
                      routing_examples=list(routing_examples or []), output=output, schema_file=schema_file)
-    spec.check()
-    train_file = Path(train_file)
-    train_rows = prompt_rows(load_training_examples(train_file, "rft"), system_prompt, source=str(train_file))
-    val_rows = (prompt_rows(load_training_examples(Path(validation_file), "rft"), system_prompt,
-                            source=str(validation_file)) if validation_file else [])
-    hyper = resolve_hyperparameters(config, len(train_rows))
 
-    def build_trainer(folder: Path, callback: Any) -> Any:
+    def build_trainer(folder: Path, callback: Any, hyper: Hyperparameters, train_rows: list, val_rows: list) -> Any:
         import trl
         from datasets import Dataset
 
@@ -89,9 +82,8 @@ def train_rft(settings: Settings, train_file: Path, *, output_dir: Path, config:
                                eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
                                processing_class=tokenizer, callbacks=[callback])
 
-    return run_trl_method(settings, spec, method_config=config, hyper=hyper, train_file=train_file,
-                          validation_file=Path(validation_file) if validation_file else None, output_dir=output_dir,
-                          n_examples=len(train_rows), build_trainer=build_trainer)
+    return train_with_trl(settings, spec, config=config, train_file=train_file, validation_file=validation_file,
+                          output_dir=output_dir, to_rows=prompt_rows, build_trainer=build_trainer)
 
 
 __all__ = ["RFTConfig", "grader_reward", "prompt_rows", "train_rft"]

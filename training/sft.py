@@ -20,15 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import TrainingError
-from ..models import base_model_id, load_tokenizer
+from ..models import load_tokenizer
 from ..settings import Settings
-from .checkpoints import (LoopState, latest_checkpoint, load_checkpoint, run_dir, run_fingerprint, save_adapter,
-                          save_checkpoint)
+from .checkpoints import LoopState, latest_checkpoint, load_checkpoint, prepare_run_dir, save_adapter, save_checkpoint
 from .config import Hyperparameters, SFTConfig, resolve_hyperparameters
 from .encoding import EncodedExample, collate, encode_examples, length_grouped_batches
 from .inputs import load_training_examples
 from .metrics import MetricsLog, progress_bar
-from .skill_writer import SkillSpec, file_sha256, finish_skill
+from .skill_writer import SkillSpec, finish_skill
 
 log = logging.getLogger(__name__)
 
@@ -175,17 +174,17 @@ def train_sft(settings: Settings, train_file: Path, *, output_dir: Path, config:
     if not train:
         raise TrainingError(f"{train_file}: no example keeps an assistant token within max_seq_len={config.max_seq_len}")
     hyper = resolve_hyperparameters(config, len(train))
-    fingerprint = run_fingerprint(train=file_sha256(train_file), validation=file_sha256(Path(validation_file)) if validation_file else None,
-                                  config=config.to_dict(), spec=asdict(spec), base=base_model_id(settings),
-                                  output=str(Path(output_dir).expanduser().resolve()))
-    folder = run_dir(settings, suffix, fingerprint)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = prepare_run_dir(settings, suffix=suffix, parts={"config": config.to_dict(), "spec": asdict(spec)},
+                             train_file=train_file, validation_file=Path(validation_file) if validation_file else None,
+                             output_dir=output_dir)
     torch.manual_seed(config.seed)
-    from .lora import load_lora_model
+    from .lora import load_lora_model, training_threads
 
-    model, _ = load_lora_model(settings, config)
-    result = run_sft_loop(model, train=train, validation=validation, config=config, hyper=hyper, folder=folder,
-                          pad_id=tokenizer.pad_token_id, device=settings.device, progress=progress)
+    with training_threads(config) as threads:
+        log.info("training with %d torch thread(s)", threads)
+        model, _ = load_lora_model(settings, config)
+        result = run_sft_loop(model, train=train, validation=validation, config=config, hyper=hyper, folder=folder,
+                              pad_id=tokenizer.pad_token_id, device=settings.device, progress=progress)
     notes = [f"{skipped} example(s) skipped: no assistant token within max_seq_len"] if skipped else []
     if result["resumed_from_step"]:
         log.info("resumed from the checkpoint at step %d", result["resumed_from_step"])

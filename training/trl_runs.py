@@ -1,8 +1,8 @@
 """Running a TRL trainer (DPO, GRPO) the way skillstack runs its own loop.
 
-Holds what the TRL-based methods share: their TrainingArguments from a skillstack config,
-metrics.jsonl through a callback, resume from the newest checkpoint of the run folder, and
-the finished skill folder. The methods themselves (dataset shape, trainer class) live in dpo.py and rft.py.
+Holds what the TRL-based methods share: validated rows, TrainingArguments from a skillstack
+config, metrics.jsonl through a callback, resume from the newest checkpoint of the run folder,
+and the finished skill folder. The methods themselves (row shape, trainer class) live in dpo.py and rft.py.
 """
 
 from __future__ import annotations
@@ -12,17 +12,22 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
-from ..models import base_model_id
 from ..settings import Settings
-from .checkpoints import run_dir, run_fingerprint, save_adapter
-from .config import Hyperparameters, TrainingConfig
+from .checkpoints import prepare_run_dir, save_adapter
+from .config import Hyperparameters, TrainingConfig, resolve_hyperparameters
+from .inputs import load_training_examples
+from .lora import training_threads
 from .metrics import MetricsLog
-from .skill_writer import SkillSpec, file_sha256, finish_skill
+from .skill_writer import SkillSpec, finish_skill
 
 # TRL/transformers log keys -> metrics.jsonl keys.
 LOG_KEYS = {"loss": "train_loss", "eval_loss": "val_loss", "learning_rate": "learning_rate",
             "mean_token_accuracy": "token_accuracy", "rewards/accuracies": "reward_accuracy",
             "rewards/margins": "reward_margin", "reward": "reward", "reward_std": "reward_std", "kl": "kl"}
+
+RowsFn = Callable[..., list[dict[str, Any]]]
+# build_trainer(run_folder, metrics_callback, hyperparameters, train_rows, validation_rows) -> a TRL trainer
+BuildFn = Callable[[Path, Any, Hyperparameters, list[dict[str, Any]], list[dict[str, Any]]], Any]
 
 
 def trl_arguments(settings: Settings, config: TrainingConfig, hyper: Hyperparameters, folder: Path, *,
@@ -38,7 +43,8 @@ def trl_arguments(settings: Settings, config: TrainingConfig, hyper: Hyperparame
         "save_strategy": "steps" if config.save_every else "no", "save_steps": config.save_every or 500,
         "save_total_limit": 2, "eval_strategy": "steps" if has_validation else "no", "eval_steps": eval_every,
         "report_to": "none", "disable_tqdm": not progress, "use_cpu": settings.device == "cpu",
-        "bf16": settings.device != "cpu", "gradient_checkpointing": False, "dataloader_num_workers": 0,
+        "bf16": settings.device != "cpu", "gradient_checkpointing": config.gradient_checkpointing,
+        "dataloader_num_workers": 0,
     }
 
 
@@ -55,32 +61,36 @@ def metrics_callback(log: MetricsLog) -> Any:
     return MetricsCallback()
 
 
-def run_trl_method(settings: Settings, spec: SkillSpec, *, method_config: TrainingConfig, hyper: Hyperparameters,
-                   train_file: Path, validation_file: Path | None, output_dir: Path, n_examples: int,
-                   build_trainer: Callable[[Path, Any], Any]) -> Path:
-    """Train with the trainer `build_trainer(run_folder, metrics_callback)` returns, resuming a killed run; write the skill."""
+def train_with_trl(settings: Settings, spec: SkillSpec, *, config: TrainingConfig, train_file: Path,
+                   validation_file: Path | None, output_dir: Path, to_rows: RowsFn, build_trainer: BuildFn) -> Path:
+    """Validate and shape the data (`to_rows(examples, system_prompt, source=...)`), train with the trainer
+    `build_trainer` returns, resuming a killed run from its newest checkpoint, and write the skill folder."""
     from transformers.trainer_utils import get_last_checkpoint
 
-    fingerprint = run_fingerprint(train=file_sha256(train_file),
-                                  validation=file_sha256(validation_file) if validation_file else None,
-                                  config=method_config.to_dict(), spec=asdict(spec), base=base_model_id(settings),
-                                  output=str(Path(output_dir).expanduser().resolve()))
-    folder = run_dir(settings, spec.suffix, fingerprint)
-    folder.mkdir(parents=True, exist_ok=True)
+    spec.check()
+    train_file = Path(train_file)
+    validation_file = Path(validation_file) if validation_file else None
+    train_rows = to_rows(load_training_examples(train_file, config.method), spec.system_prompt, source=str(train_file))
+    val_rows = (to_rows(load_training_examples(validation_file, config.method), spec.system_prompt,
+                        source=str(validation_file)) if validation_file else [])
+    hyper = resolve_hyperparameters(config, len(train_rows))
+    folder = prepare_run_dir(settings, suffix=spec.suffix, parts={"config": config.to_dict(), "spec": asdict(spec)},
+                             train_file=train_file, validation_file=validation_file, output_dir=output_dir)
     log = MetricsLog(folder / "metrics.jsonl")
-    trainer = build_trainer(folder, metrics_callback(log))
-    last = get_last_checkpoint(str(folder))
-    resumed_from = int(Path(last).name.split("-")[-1]) if last else 0
-    log.truncate_after(resumed_from)
-    trainer.train(resume_from_checkpoint=last)
-    adapter = save_adapter(trainer.model, folder / "last")
+    with training_threads(config):
+        trainer = build_trainer(folder, metrics_callback(log), hyper, train_rows, val_rows)
+        last = get_last_checkpoint(str(folder))
+        resumed_from = int(Path(last).name.split("-")[-1]) if last else 0
+        log.truncate_after(resumed_from)
+        trainer.train(resume_from_checkpoint=last)
+        adapter = save_adapter(trainer.model, folder / "last")
     notes = [f"resumed from the checkpoint at step {resumed_from}"] if resumed_from else []
-    skill = finish_skill(settings, spec, output_dir=Path(output_dir), adapter_dir=adapter, config=method_config,
+    skill = finish_skill(settings, spec, output_dir=Path(output_dir), adapter_dir=adapter, config=config,
                          hyperparameters=hyper, train_file=train_file, validation_file=validation_file,
-                         n_examples=n_examples, metrics=log.rows(), notes=notes,
+                         n_examples=len(train_rows), metrics=log.rows(), notes=notes,
                          run={"resumed_from_step": resumed_from, "trainer": type(trainer).__name__})
     shutil.rmtree(folder, ignore_errors=True)
     return skill
 
 
-__all__ = ["LOG_KEYS", "metrics_callback", "run_trl_method", "trl_arguments"]
+__all__ = ["LOG_KEYS", "metrics_callback", "train_with_trl", "trl_arguments"]

@@ -29,9 +29,10 @@ def support_rows(csv_path: Path, *, per_category: int, seed: int = 0) -> list[di
     return [group[i] for i in range(per_category) for group in picked]
 
 
-def chat_example(row: dict[str, str]) -> dict[str, Any]:
-    return {"messages": [{"role": "system", "content": SYSTEM_PROMPT},
-                         {"role": "user", "content": row["instruction"]},
+def chat_example(row: dict[str, str], *, system: bool = True) -> dict[str, Any]:
+    """One chat example; system=False leaves the system prompt to the skill (train_sft adds it)."""
+    head = [{"role": "system", "content": SYSTEM_PROMPT}] if system else []
+    return {"messages": [*head, {"role": "user", "content": row["instruction"]},
                          {"role": "assistant", "content": f"category: {row['category'].lower()}"}]}
 
 

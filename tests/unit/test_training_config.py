@@ -75,3 +75,10 @@ def test_rft_config_takes_a_grader_table_and_every_field_has_help() -> None:
     config = config_from_mapping(RFTConfig, {"grader": {"type": "string_check", "operation": "eq"}, "n_samples": 2})
     assert config.grader["type"] == "string_check" and config.to_dict()["method"] == "rft"
     assert all(f.metadata.get("help") for f in fields(RFTConfig))
+
+
+@pytest.mark.parametrize(("cores", "load", "threads"), [(2, 0.0, 2), (2, 1.0, 2), (2, 1.6, 1), (2, 11.0, 1), (16, 3.0, 8)])
+def test_auto_threads_take_one_per_idle_core(cores: int, load: float, threads: int) -> None:
+    from skillstack.training.config import auto_threads
+
+    assert auto_threads(cores, load, most=8 if cores == 16 else 2) == threads
