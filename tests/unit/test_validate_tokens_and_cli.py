@@ -86,7 +86,7 @@ def test_lone_surrogates_do_not_break_token_counting(tmp_path: Path, tokenizer):
 
 
 def test_limit_check_that_skips_short_examples_agrees_with_exact_counting(tmp_path: Path, tokenizer):
-    path = write(tmp_path / "d.jsonl", [chat(i, "naïve café 🙂 " * i) for i in range(40)])
+    path = write(tmp_path / "d.jsonl", [chat(i, "naïve café 🙂 " * i) for i in range(1, 41)])
     exact = validate_file(path, tokenizer=tokenizer, exact_tokens=True, max_tokens=10_000)
     limit = sorted(exact.tokens)[len(exact.tokens) // 2]
     fast = validate_file(path, tokenizer=tokenizer, max_tokens=limit)
