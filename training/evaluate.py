@@ -92,14 +92,15 @@ def _generate(model: Any, prompts: list[list[tuple[str, str]]], label: str, prog
     return replies
 
 
-def _rag_replies(settings: Settings, prompts: list[list[tuple[str, str]]], progress: bool) -> list[str]:
+def _rag_replies(settings: Settings, retriever: Any, prompts: list[list[tuple[str, str]]], progress: bool) -> list[str]:
+    from tqdm import tqdm
+
     from ..retrieval.answer import answer_question
-    from ..retrieval.retriever import Retriever
     from ..skills.runtime import chat_model
 
-    retriever, model = Retriever(settings), chat_model(settings, "base", temperature=0.0)
+    model = chat_model(settings, "base", temperature=0.0)
     replies = []
-    for prompt in prompts:
+    for prompt in tqdm(prompts, desc="eval rag", unit="ex", disable=not progress):
         question = next((text for role, text in reversed(prompt) if role == "user"), "")
         replies.append(answer_question(question, retriever.search(question, k=5), model)["answer"])
     return replies
@@ -149,6 +150,11 @@ def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_
                          "with `skillstack data validate`")
     skill = get_runtime(settings).skill(skill_name)
     grader = build_grader(grader_spec, settings=settings)
+    retriever = None
+    if "rag" in against:  # opened before any generation, so a missing store fails fast
+        from ..retrieval.retriever import Retriever
+
+        retriever = Retriever(settings)
     examples = report.items[:limit] if limit else report.items
     pairs = eval_items(examples, report.format)
     prompts, items = [p for p, _ in pairs], [i for _, i in pairs]
@@ -157,7 +163,7 @@ def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_
     outputs: dict[str, list[str]] = {"skill": _generate(chat_model(settings, skill_name, max_tokens=tokens, temperature=0.0),
                                                         prompts, skill_name, progress)}
     for system in ("base", *[s for s in against if s != "base"]):
-        outputs[system] = (_rag_replies(settings, prompts, progress) if system == "rag" else
+        outputs[system] = (_rag_replies(settings, retriever, prompts, progress) if system == "rag" else
                            _generate(chat_model(settings, "base", max_tokens=tokens, temperature=0.0), prompts, "base", progress))
     per_system = {name: score(grader, [as_sample(text) for text in texts], items) for name, texts in outputs.items()}
     scores = {name: round(statistics.fmean(values), 4) for name, values in per_system.items()}

@@ -81,3 +81,6 @@ def test_eval_refuses_unknown_skills_and_bad_data(pirate_skill: Path, tmp_path: 
     bad.write_text('{"messages": []}\n')
     assert main(["eval", "pirate", "--data", str(bad), "--grader", str(grader)]) == 2
     assert "not usable held-out data" in capsys.readouterr().err
+    assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--against", "base,rag"]) == 2
+    assert "store" in capsys.readouterr().err.lower()
+    assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--against", "gpt"]) == 2
