@@ -192,3 +192,26 @@ def test_model_grader_without_a_judge_says_what_to_configure(settings, monkeypat
                            "input": [{"role": "user", "content": "x"}]}, settings=settings)
     with pytest.raises(ConfigError, match="OPENAI_API_KEY"):
         grader.grade(SAMPLE, ITEM)
+
+
+def test_grader_plugins_register_from_entry_points(monkeypatch):
+    import types
+    from importlib.metadata import EntryPoint
+
+    from skillstack.training.graders import base
+
+    class Half(base.Grader):
+        def grade(self, sample, item):
+            return 0.5
+
+    plugin = types.ModuleType("skillstack_test_plugin")
+    plugin.factory = lambda spec, ctx: Half(name=spec.get("name", "half"))
+    monkeypatch.setitem(__import__("sys").modules, "skillstack_test_plugin", plugin)
+    points = [EntryPoint(name="always_half", value="skillstack_test_plugin:factory", group=base.ENTRY_POINT_GROUP),
+              EntryPoint(name="broken", value="no_such_module_xyz:factory", group=base.ENTRY_POINT_GROUP)]
+    monkeypatch.setattr("importlib.metadata.entry_points", lambda group: points if group == base.ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr(base, "_plugins_loaded", False)
+    with pytest.warns(UserWarning, match="broken"):
+        assert "always_half" in base.grader_types()
+    assert build_grader({"type": "always_half"}).grade(SAMPLE, ITEM) == 0.5
+    monkeypatch.delitem(base._REGISTRY, "always_half")

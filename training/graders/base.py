@@ -7,6 +7,7 @@ live one per module beside this one.
 from __future__ import annotations
 
 import re
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -63,7 +64,30 @@ def register_grader(type_name: str, factory: Factory) -> None:
     _REGISTRY[type_name] = factory
 
 
+ENTRY_POINT_GROUP = "skillstack.graders"
+_plugins_loaded = False
+
+
+def load_plugins() -> None:
+    """Register grader types from installed packages (entry point name -> factory), once per process.
+
+    A plugin that fails to load is skipped with a warning: it must not take the built-in graders down.
+    """
+    global _plugins_loaded
+    if _plugins_loaded:
+        return
+    _plugins_loaded = True
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            register_grader(point.name, point.load())
+        except Exception as exc:  # noqa: BLE001 - any plugin failure, reported and skipped
+            warnings.warn(f"grader plugin {point.name!r} ({point.value}) not loaded: {exc}", stacklevel=2)
+
+
 def grader_types() -> list[str]:
+    load_plugins()
     return sorted(_REGISTRY)
 
 
@@ -73,6 +97,7 @@ def build_grader(spec: dict[str, Any], *, settings: Settings | None = None, judg
     if not isinstance(spec, dict):
         raise ConfigError(f"a grader spec must be a JSON object, got {type(spec).__name__}")
     kind = spec.get("type")
+    load_plugins()
     if kind not in _REGISTRY:
         raise ConfigError(f"grader 'type' must be one of {', '.join(grader_types())}, got {kind!r}")
     return _REGISTRY[kind](spec, context or BuildContext(settings=settings, judge=judge))
