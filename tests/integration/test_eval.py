@@ -84,3 +84,14 @@ def test_eval_refuses_unknown_skills_and_bad_data(pirate_skill: Path, tmp_path: 
     assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--against", "base,rag"]) == 2
     assert "store" in capsys.readouterr().err.lower()
     assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--against", "gpt"]) == 2
+
+
+@pytest.mark.slow
+def test_score_model_can_be_judged_by_the_local_base_model(shared_settings):
+    from skillstack.training.graders import build_grader
+
+    grader = build_grader({"type": "score_model", "name": "local-judge", "model": "base", "range": [0, 10],
+                           "sampling_params": {"max_completions_tokens": 4},
+                           "input": [{"role": "user", "content": "How polite is this reply? {{sample.output_text}}"}]},
+                          settings=shared_settings)
+    assert 0.0 <= grader.grade({"output_text": "Thank you so much for your patience!", "output_json": None}, {}) <= 1.0
