@@ -121,3 +121,12 @@ def test_missing_api_key_is_a_clear_error(home: Path, tmp_path: Path, monkeypatc
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert main(["jobs", "list"]) == 2
     assert "OPENAI_API_KEY" in capsys.readouterr().err
+
+
+def test_vision_examples_are_validated_and_uploaded_as_they_are(cloud, home: Path, tmp_path: Path):
+    image = {"type": "image_url", "image_url": {"url": "https://example.com/parcel.png", "detail": "low"}}
+    rows = [{"messages": [{"role": "user", "content": [{"type": "text", "text": f"What is in photo {i}?"}, image]},
+                          {"role": "assistant", "content": "A parcel."}]} for i in range(12)]
+    path = write(tmp_path / "vision.jsonl", rows)
+    job = create_job(load_settings(home), path, JobConfig(model="gpt-4o-2024-08-06", suffix="eyes"))
+    assert cloud.state.contents[job["training_file"]] == path.read_bytes()
