@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
@@ -41,17 +42,15 @@ class SkillRuntime:
 
     def skill(self, name: str) -> Skill:
         """The discovered skill called name; SkillError saying why when it was rejected or is unknown."""
-        found = self.discovery()
-        if name in found.skills:
-            return found.skills[name]
-        if name not in self.discovery(refresh=True).skills:
-            found = self.discovery()
-            for rejected in found.rejected:
-                if rejected.name == name:
-                    raise SkillError(f"skill '{name}' was rejected: {rejected.reason}")
-            known = ", ".join(sorted(found.skills)) or "none"
-            raise SkillError(f"unknown skill '{name}' (available: base, {known}); see `skillstack skills list`")
-        return self.discovery().skills[name]
+        for refresh in (False, True):  # a folder dropped in since the last look is found without a restart
+            found = self.discovery(refresh=refresh)
+            if name in found.skills:
+                return found.skills[name]
+        for rejected in found.rejected:
+            if name in (rejected.name, Path(rejected.path).name):
+                raise SkillError(f"skill '{name}' was rejected: {rejected.reason}")
+        known = ", ".join(sorted(found.skills)) or "none"
+        raise SkillError(f"unknown skill '{name}' (available: base, {known}); see `skillstack skills list`")
 
     @property
     def batcher(self) -> Any:

@@ -25,14 +25,15 @@ def _scratch_base(source: str) -> Any:
 
 def make_lora_skill(folder: Path, settings: Settings, *, name: str, seed: int, kind: str = "tone",
                     schema: dict | None = None, base_model: str | None = None, scale: float = 0.3,
-                    routing_examples: list[str] | None = None, max_tokens: int = 12) -> Path:
+                    routing_examples: list[str] | None = None, max_tokens: int = 12, rank: int = 4,
+                    target_modules: tuple[str, ...] = ("q_proj", "v_proj")) -> Path:
     """Write a peft skill folder whose adapter's lora_B is seeded noise (scale sets how hard it steers)."""
     import torch
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from safetensors.torch import save_file
 
     source, _ = base_model_source(settings)
-    config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], lora_dropout=0.0)
+    config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=list(target_modules), lora_dropout=0.0)
     peft = get_peft_model(_scratch_base(source), config)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
