@@ -18,9 +18,17 @@ NO_TOKENS_OPTION = typer.Option(False, "--no-tokens", help="Skip token counting 
 def _tokenizer(ctx: typer.Context, skip: bool) -> Any:
     if skip:
         return None
+    from ..errors import ConfigError, SkillstackError
     from ..models import load_tokenizer
 
-    return load_tokenizer(settings_from(ctx))
+    settings = settings_from(ctx)
+    try:
+        return load_tokenizer(settings)
+    except SkillstackError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - transformers raises OSError/ValueError/... for unusable models
+        raise ConfigError(f"cannot load the tokenizer of base model {settings.base_model!r} ({exc}); "
+                          "fix base_model or pass --no-tokens") from exc
 
 
 def _report_text(report: dict[str, Any], path: Path) -> str:

@@ -92,3 +92,11 @@ def test_limit_check_that_skips_short_examples_agrees_with_exact_counting(tmp_pa
     fast = validate_file(path, tokenizer=tokenizer, max_tokens=limit)
     slow = validate_file(path, tokenizer=tokenizer, max_tokens=limit, exact_tokens=True)
     assert fast.errors == slow.errors and len(fast.errors) == sum(1 for c in exact.tokens if c > limit) > 0
+
+
+def test_cli_unloadable_tokenizer_is_one_line_pointing_at_no_tokens(tmp_path: Path, capsys, home, monkeypatch):
+    monkeypatch.setenv("SKILLSTACK_BASE_MODEL", str(tmp_path / "no-model-here"))
+    path = write(tmp_path / "d.jsonl", [chat(i) for i in range(12)])
+    assert main(["data", "validate", str(path), "--json"]) == 2
+    assert "--no-tokens" in capsys.readouterr().err
+    assert main(["data", "validate", str(path), "--json", "--no-tokens"]) == 0
