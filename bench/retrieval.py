@@ -222,6 +222,10 @@ def main() -> None:
         "| mode | p50 ms | p95 ms |",
         "|---|---|---|",
         *[f"| {mode} | {p50:.1f} | {p95:.1f} |" for mode, (p50, p95) in latency.items()],
+        "",
+        f"Load average over the last 15 minutes when the run ended: {os.getloadavg()[2]:.1f}. On a loaded machine "
+        "torch's intra-op threads stall each other, and the query embedding (not the search: see the lexical "
+        "column) dominates the dense and hybrid latencies.",
     ]
     write_section(SECTION, "\n".join(rows))
     print("\n".join(rows))

@@ -8,7 +8,6 @@ whenever its id digest disagrees). One writer at a time (store.write_lock).
 
 from __future__ import annotations
 
-import logging
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +21,6 @@ from .embeddings import Embedder, embedding_model_name, get_embedder
 from .lexical import current_index
 from .loaders import is_supported, load_document
 
-log = logging.getLogger(__name__)
 DEFAULT_BATCH = 64
 
 
@@ -64,7 +62,6 @@ def _prepare(files: list[Path], report: IngestReport, max_chars: int, progress: 
     for path in tqdm(files, desc="reading", unit="file", disable=not progress or len(files) < 2, file=sys.stderr):
         if not is_supported(path):
             report.skipped.append(f"{path}: unsupported file type {path.suffix or '(no suffix)'}, skipped")
-            log.warning(report.skipped[-1])
             continue
         try:
             document = load_document(path)
