@@ -171,12 +171,12 @@ def test_sigkill_mid_ingest_then_rerun_loses_and_duplicates_nothing(settings, tm
 
     folder = tmp_path / "many"
     folder.mkdir()
-    for doc in range(6):
+    for doc in range(4):
         articles = [f"## Article {n} \u2014 Rule {doc}.{n}\nDocument {doc} rule {n}: tenants and landlords shall "
-                    f"observe obligation number {n} of schedule {doc}." for n in range(1, 21)]
+                    f"observe obligation number {n} of schedule {doc}." for n in range(1, 11)]
         (folder / f"schedule-{doc}.md").write_text("\n".join(articles))
     expected = {c.id for path in folder.iterdir() for c in chunk_text(load_document(path).text, source=str(path.resolve()))}
-    assert len(expected) == 120
+    assert len(expected) == 40
 
     process = subprocess.Popen([sys.executable, "-m", "skillstack.cli.main", "--home", str(settings.home), "ingest",
                                 str(folder), "--batch-size", "1"], stderr=subprocess.PIPE)
@@ -186,7 +186,7 @@ def test_sigkill_mid_ingest_then_rerun_loses_and_duplicates_nothing(settings, tm
         buffer = b""
         while chunk := os.read(process.stderr.fileno(), 4096):
             buffer = (buffer + chunk)[-4096:]
-            counts = re.findall(rb"embedding:.*?(\d+)/120", buffer)
+            counts = re.findall(rb"embedding:.*?(\d+)/40", buffer)
             if counts:
                 progress["done"] = int(counts[-1])
 
@@ -201,12 +201,12 @@ def test_sigkill_mid_ingest_then_rerun_loses_and_duplicates_nothing(settings, tm
     reader.join(timeout=5)
     collection = store.open_collection(settings, create=False)
     written_before = collection.count()
-    assert 0 < written_before < 120
+    assert 0 < written_before < 40
 
     report = ingest_paths(settings, [folder], progress=False)
-    assert report.chunks_written == 120 - written_before and report.chunks_deleted == 0
+    assert report.chunks_written == 40 - written_before and report.chunks_deleted == 0
     ids = collection.get(include=[])["ids"]
-    assert len(ids) == 120 and set(ids) == expected
+    assert len(ids) == 40 and set(ids) == expected
     assert LexicalIndex.load(lexical_dir(settings)).digest == ids_digest(ids)
     assert ingest_paths(settings, [folder], progress=False).chunks_written == 0
 
