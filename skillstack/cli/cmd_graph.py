@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import InputError
+from ..errors import InputError, SkillstackError
 from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
@@ -123,6 +123,7 @@ def register(app: typer.Typer) -> None:
         docs: Path = typer.Option(DEMO_DIR / "docs", "--docs", help="Documents to ingest for the demo."),
         tasks: Path = typer.Option(DEMO_DIR / "tasks.jsonl", "--tasks", help="Demo tasks: one {\"text\", \"route\", \"skill\"} per line."),
         demo_home: Optional[Path] = typer.Option(None, "--demo-home", help="Home for the demo store; default HOME/demo."),
+        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap every generation (default: each skill's own)."),
     ) -> None:
         """Ingest the shipped demo documents, then run one task per route through the graph."""
         from rich.console import Console
@@ -143,12 +144,18 @@ def register(app: typer.Typer) -> None:
         report = ingest_paths(settings, [docs], progress=True)
         console.print(", ".join(f"{key}: {len(value) if isinstance(value, list) else value}"
                                 for key, value in report.to_dict().items()))
-        graph = compile_graph(settings)
+        graph = compile_graph(settings, max_tokens=max_tokens)
+        failed: list[int] = []
         for number, item in enumerate(items, start=1):
             console.rule(f"Task {number}/{len(items)}: expected {item['route']}" + (f"/{item['skill']}" if item.get("skill") else ""))
             console.print(item["text"], style="bold")
             started = time.perf_counter()
-            result = run_task(graph, item["text"]).result()
+            try:
+                result = run_task(graph, item["text"]).result()
+            except SkillstackError as exc:  # one broken route should not hide the others
+                failed.append(number)
+                console.print(f"error: {exc}", style="red")
+                continue
             target = result["route"] + (f"/{result['skill']}" if result.get("skill") else "")
             console.print(f"route: {target}  confidence {result['confidence']:.2f}  ({result['reason']})")
             if result["sources"]:
@@ -157,3 +164,5 @@ def register(app: typer.Typer) -> None:
                 console.print("citations: " + ", ".join(
                     f"Article {c['article']} ({'verified' if c['verified'] else 'NOT verified'})" for c in result["citations"]))
             console.print(Panel(result["answer"] or "(empty)", title=f"answer ({time.perf_counter() - started:.1f}s)"))
+        if failed:
+            raise SkillstackError(f"demo task(s) {', '.join(map(str, failed))} failed (see above)")

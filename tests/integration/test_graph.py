@@ -182,3 +182,13 @@ def test_empty_task_is_a_one_line_error(demo_settings, capsys):
 
     assert main(["--home", str(demo_settings.home), "route", "  ", "--json"]) == 2
     assert capsys.readouterr().err.startswith("error: the task is empty")
+
+
+def test_demo_ingests_the_shipped_documents_and_prints_route_sources_and_answer(demo_settings, capsys, tmp_path):
+    from skillstack.cli.main import main
+
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text(json.dumps({"text": TASKS["rag"], "route": "rag", "skill": None}) + "\n")
+    assert main(["--home", str(tmp_path / "home"), "demo", "--tasks", str(tasks), "--max-tokens", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "added: 2" in out and "route: rag" in out and "northwind-code-tenancy.md" in out and "answer (" in out
