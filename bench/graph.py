@@ -192,11 +192,18 @@ def bench_gdpr(settings: Any, skills: dict[str, Any], cases: list[dict[str, Any]
         "|---|---|---|---|---|", *rows])
 
 
+def _origin(path: Path) -> str:
+    """Where a skill came from, for the record: bundled, or a folder given with --skills-dir."""
+    return "bundled" if REPO in path.resolve().parents else f"from {path.parent}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm-tasks", type=int, default=20, help="Tasks the (slow) LLM router decides.")
     parser.add_argument("--hybrid-runs", type=int, default=3, help="Legal cases timed through the whole graph.")
     parser.add_argument("--gdpr-cases", type=int, default=8, help="GDPR cases for the legal comparison (0 skips it).")
+    parser.add_argument("--skills-dir", type=Path, action="append", default=[],
+                        help="Extra skill folders (e.g. stand-ins for demo skills not built yet); named in the results.")
     args = parser.parse_args(argv)
 
     import platform
@@ -207,13 +214,14 @@ def main(argv: list[str] | None = None) -> int:
 
     work = Path(tempfile.mkdtemp(prefix="skillstack-bench-graph-"))
     cache = os.environ.get("SKILLSTACK_CACHE") or str(REPO / ".skillstack-test" / "cache")
-    settings = load_settings(work / "demo", cache=cache)
+    settings = load_settings(work / "demo", cache=cache, skills_dirs=tuple(args.skills_dir))
     skills = discover_skills(settings).skills
     reasoner = next((n for n, s in sorted(skills.items()) if s.manifest.kind == "reasoning"), None)
     rows = read_jsonl(ROUTER_TASKS)
 
     parts = [f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (shared), Python {platform.python_version()}; "
-             f"skills: {', '.join(sorted(skills)) or 'none'}; {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
+             f"skills: {', '.join(f'{n} ({_origin(s.path)})' for n, s in sorted(skills.items())) or 'none'}; "
+             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."]
     router_md, _ = bench_routers(settings, skills, rows, args.llm_tasks)
     parts.append(router_md)
     print(router_md, flush=True)
@@ -225,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         print(parts[-1], flush=True)
     parts.append(bench_skill_cards(skills))
     if reasoner and args.gdpr_cases and (GDPR_DIR / "gdpr_eurlex.html").exists():
-        gdpr_settings = load_settings(work / "gdpr", cache=cache)
+        gdpr_settings = load_settings(work / "gdpr", cache=cache, skills_dirs=tuple(args.skills_dir))
         ingest_paths(gdpr_settings, [GDPR_DIR / "gdpr_eurlex.html"], progress=False)
         parts.append(bench_gdpr(gdpr_settings, skills, read_jsonl(GDPR_CASES)[: args.gdpr_cases], reasoner))
         print(parts[-1], flush=True)
