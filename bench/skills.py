@@ -215,8 +215,8 @@ def render(switch, memory, mixed, decode, js, bandwidth, args) -> str:
     return f"""
 ## Skills runtime (bench/skills.py)
 
-{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs shared with other jobs (timings are noisy; ratios
-within this run are what count). Base: SmolLM2-135M-Instruct float32 ({memory['base_mb']:.0f} MB of weights); adapters:
+{platform.processor() or platform.machine()} (AVX2, no AVX-512), {os.cpu_count()} CPUs shared with other jobs, torch on
+{args.threads} thread(s) (timings are noisy; ratios within this run are what count). Base: SmolLM2-135M-Instruct float32 ({memory['base_mb']:.0f} MB of weights); adapters:
 LoRA rank 16 on all linear layers, {memory['file_mb']:.1f} MB each. Greedy decoding, {args.max_tokens} new tokens at most.
 
 | measure | skill path | baseline | ratio | target |
@@ -246,7 +246,12 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--json-tokens", type=int, default=40)
     parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads; 1 on a shared machine, where spinning OpenMP threads stall each other")
     args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     from skillstack.models import base_model_id, base_model_source
 
     with tempfile.TemporaryDirectory(prefix="skillstack-bench-") as tmp:
