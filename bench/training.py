@@ -122,6 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=("skillstack", "trl"), help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.examples < 10:
+        parser.error("--examples must be at least 10 (the dataset validator refuses fewer)")
     if args.child:
         child(args.child, args.dir / "train.jsonl", args.dir, args)
         return 0

@@ -13,8 +13,11 @@ from pathlib import Path
 import pytest
 from training_data import SYSTEM_PROMPT, chat_example, support_rows, write_jsonl
 
-GRADER = {"type": "string_check", "name": "category", "operation": "eq",
-          "input": "{{sample.output_text}}", "reference": "category: {{item.category}}"}
+# The exact answer ("category: refund"), and the trained form alone (the answer holds "category: ").
+EXACT = {"type": "string_check", "name": "exact", "operation": "eq",
+         "input": "{{sample.output_text}}", "reference": "category: {{item.category}}"}
+FORM = {"type": "string_check", "name": "form", "operation": "like",
+        "input": "{{sample.output_text}}", "reference": "category: "}
 
 
 @pytest.mark.slow
@@ -29,21 +32,21 @@ def test_trained_support_skill_beats_the_base_model_on_held_out_messages(setting
     train_rows, held_out = rows[:28], rows[28:]  # 7 per category to train, 3 per category held out
     train = write_jsonl(tmp_path / "train.jsonl", [chat_example(r, system=False) for r in train_rows])
     train_sft(settings, train, output_dir=settings.user_skills_dir / "support-category", suffix="support-category",
-              config=SFTConfig(n_epochs=2, batch_size=4, max_seq_len=96, save_every=0), skill_kind="format",
+              config=SFTConfig(n_epochs=3, batch_size=4, learning_rate_multiplier=1.0, max_seq_len=96, save_every=0),
+              skill_kind="format",
               system_prompt=SYSTEM_PROMPT, description="Names the category of a customer-support message.",
               progress=False)
 
-    grader = build_grader(GRADER)
+    graders = {"exact": build_grader(EXACT), "form": build_grader(FORM)}
     prompts = [[HumanMessage(r["instruction"])] for r in held_out]
     items = [{"category": r["category"].lower()} for r in held_out]
 
-    def score(model) -> float:
-        answers = model.batch(prompts)
-        return sum(grader.grade({"output_text": a.content.strip(), "output_json": None}, item)
-                   for a, item in zip(answers, items)) / len(items)
+    def scores(model) -> dict[str, float]:
+        samples = [{"output_text": a.content.strip(), "output_json": None} for a in model.batch(prompts)]
+        return {name: sum(g.grade(s, item) for s, item in zip(samples, items)) / len(items) for name, g in graders.items()}
 
-    base = score(chat_model(settings, "base", system_prompt=SYSTEM_PROMPT, max_tokens=8))
-    skill = score(chat_model(settings, "support-category", max_tokens=8))
-    print(f"held-out category accuracy: base {base:.2f}, skill {skill:.2f}")
-    assert skill > base
-    assert skill >= 0.5
+    base = scores(chat_model(settings, "base", system_prompt=SYSTEM_PROMPT, max_tokens=8))
+    skill = scores(chat_model(settings, "support-category", max_tokens=8))
+    print(f"held-out scores: base {base}, skill {skill}")
+    assert skill["form"] >= 0.8 > base["form"]
+    assert skill["exact"] > base["exact"]
