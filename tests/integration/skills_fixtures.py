@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from skillstack.models import base_model_id, base_model_source
 from skillstack.settings import Settings
 from skillstack.skills.manifest import GenerationDefaults, SkillManifest, write_manifest
@@ -103,3 +105,9 @@ def expected_output(home: Path, name: str, max_tokens: int = 8) -> str:
     from skillstack.skills.runtime import chat_model
 
     return chat_model(load_settings(home), name, max_tokens=max_tokens).invoke(PROMPT).content
+
+
+@pytest.fixture(scope="module")
+def skills_home() -> Path:
+    """The shared skills home (import this fixture into a test module to use it)."""
+    return shared_skills_home()

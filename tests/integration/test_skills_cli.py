@@ -9,13 +9,8 @@ import pytest
 
 from skillstack.cli.main import main
 
-from skills_fixtures import STATUS_SCHEMA, shared_skills_home
+from skills_fixtures import STATUS_SCHEMA, skills_home  # noqa: F401 - a fixture
 from skillstack.skills.structured import schema_errors
-
-
-@pytest.fixture(scope="module")
-def skills_home() -> Path:
-    return shared_skills_home()
 
 
 def _json(capsys: pytest.CaptureFixture, argv: list[str]) -> tuple[int, object]:

@@ -16,14 +16,9 @@ from skillstack.skills.runtime import chat_model, get_runtime
 from skillstack.skills.server import create_app
 from skillstack.skills.structured import schema_errors
 
-from skills_fixtures import FT_ID, PROMPT, STATUS_SCHEMA, expected_output, shared_skills_home
+from skills_fixtures import FT_ID, PROMPT, STATUS_SCHEMA, expected_output, skills_home  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def skills_home() -> Path:
-    return shared_skills_home()
 
 
 @pytest.fixture(scope="module")
