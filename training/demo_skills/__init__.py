@@ -50,6 +50,7 @@ class DemoSkill:
     uses_corpus: bool = field(default=False, metadata={"help": "generate() takes corpus_csv (real customer messages)."})
     output: str = field(default="text", metadata={"help": "text | json."})
     schema: dict[str, Any] | None = field(default=None, metadata={"help": "JSON Schema for json skills (shipped as schema.json)."})
+    max_tokens: int = field(default=256, metadata={"help": "Tokens an answer may take in evaluation (a full answer fits)."})
     seed: int = field(default=7, metadata={"help": "Seed of the dataset generator and of training."})
     n_train: int = field(default=160, metadata={"help": "Training examples generated."})
     n_heldout: int = field(default=24, metadata={"help": "Held-out items shipped in the skill folder."})
@@ -87,16 +88,15 @@ register_demo_skill(DemoSkill(
     system_prompt=brand_voice.SYSTEM_PROMPT, routing_examples=brand_voice.ROUTING_EXAMPLES, generate=brand_voice.generate,
     score=brand_voice.score, primary="compliant",
     baselines=[Baseline(label="base + full style guide", system_prompt=brand_voice.STYLE_GUIDE)],
-    n_train=64, n_heldout=16, training=_lora(n_epochs=2, batch_size=4, max_seq_len=256),
+    max_tokens=200, n_train=64, n_heldout=16, training=_lora(n_epochs=2, batch_size=4, max_seq_len=256),
 ))
 register_demo_skill(DemoSkill(
     name=status_json.NAME, kind="format", output="json", schema=status_json.SCHEMA,
     description="Turns an agent's free-text status report into the governance dashboard's JSON record.",
     system_prompt=status_json.SYSTEM_PROMPT, routing_examples=status_json.ROUTING_EXAMPLES, generate=status_json.generate,
     score=status_json.score, primary="field_accuracy",
-    baselines=[Baseline(label="base + schema and rules", system_prompt=status_json.RULES),
-               Baseline(label="base + schema and rules, constrained", system_prompt=status_json.RULES, constrained=True)],
-    n_train=96, n_heldout=20, training=_lora(n_epochs=3, batch_size=4, max_seq_len=320),
+    baselines=[Baseline(label="base + schema and rules, constrained", system_prompt=status_json.RULES, constrained=True)],
+    max_tokens=160, n_train=96, n_heldout=20, training=_lora(n_epochs=3, batch_size=4, max_seq_len=320),
 ))
 register_demo_skill(DemoSkill(
     name=legal.NAME, kind="reasoning",
@@ -104,7 +104,7 @@ register_demo_skill(DemoSkill(
     system_prompt=legal.SYSTEM_PROMPT, routing_examples=legal.ROUTING_EXAMPLES, generate=legal.generate,
     score=legal.score, primary="citation_f1",
     baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
-    n_train=32, n_heldout=10, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
+    max_tokens=256, n_train=40, n_heldout=10, training=_lora(n_epochs=1, batch_size=2, learning_rate_multiplier=1.5, max_seq_len=1024),
 ))
 
 __all__ = ["DEMO_SKILLS", "SUPPORT_CSV", "Baseline", "DemoSkill", "register_demo_skill"]

@@ -20,6 +20,7 @@ from . import DemoSkill
 
 BUNDLED_DIR = Path(__file__).resolve().parents[2] / "skills" / "bundled"
 HELDOUT = "heldout.jsonl"
+DATA_LICENSE = "DATA-LICENSE.txt"
 REBUILD_COMMAND = "make demo-skills ONLY={name}"
 
 
@@ -58,6 +59,14 @@ def validate_datasets(settings: Settings, train_path: Path, heldout_path: Path) 
     return reports
 
 
+def ship_data_license(corpus_csv: Path, folder: Path, generator: dict[str, Any]) -> None:
+    """Copy the corpus's LICENSE.txt beside the held-out set that quotes it, and say so in the provenance."""
+    source = corpus_csv.parent / "LICENSE.txt"
+    if source.exists():
+        shutil.copyfile(source, folder / DATA_LICENSE)
+        generator["data_license"] = f"{DATA_LICENSE}: Community Data License Agreement - Sharing 1.0; attribution: Bitext"
+
+
 def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, dest_root: Path = BUNDLED_DIR,
                      corpus_csv: Path | None = None, evaluate: bool = True, progress: bool = True) -> Path:
     """Generate, validate, train (train_sft), ship the held-out set and write the eval card; returns the skill folder."""
@@ -74,6 +83,8 @@ def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, de
                        skill_kind=skill.kind, system_prompt=skill.system_prompt, routing_examples=skill.routing_examples,
                        output=skill.output, schema_file=schema_file, description=skill.description, progress=progress)
     shutil.copyfile(heldout_path, folder / HELDOUT)
+    if corpus is not None:  # the held-out set quotes the corpus: its licence (CDLA-Sharing-1.0) travels with it
+        ship_data_license(corpus, folder, generator)
     manifest = load_manifest(folder)
     manifest.provenance["dataset_generator"] = generator
     write_manifest(folder, manifest)

@@ -69,7 +69,8 @@ def _condition(skill: DemoSkill, items: list[dict[str, Any]], outputs: list[Outp
 
 def _baseline_outputs(settings: Settings, skill: DemoSkill, baseline: Baseline, items: list[dict[str, Any]]) -> list[Output]:
     schema = skill.schema if baseline.constrained else None
-    return generate_outputs(settings, "base", items, system_prompt=baseline.system_prompt, json_schema=schema)
+    return generate_outputs(settings, "base", items, system_prompt=baseline.system_prompt, json_schema=schema,
+                            max_tokens=skill.max_tokens)
 
 
 def evaluate_demo_skill(settings: Settings, skill: DemoSkill, folder: Path, *, items: list[dict[str, Any]] | None = None
@@ -79,7 +80,7 @@ def evaluate_demo_skill(settings: Settings, skill: DemoSkill, folder: Path, *, i
     from ..datasets.jsonl import write_jsonl
 
     items = items if items is not None else [json.loads(line) for line in (folder / "heldout.jsonl").read_text().splitlines()]
-    runs = {SKILL_LABEL: generate_outputs(settings, skill.name, items)}
+    runs = {SKILL_LABEL: generate_outputs(settings, skill.name, items, max_tokens=skill.max_tokens)}
     runs |= {b.label: _baseline_outputs(settings, skill, b, items) for b in skill.baselines}
     conditions = [_condition(skill, items, runs[SKILL_LABEL], label=SKILL_LABEL, model=skill.name)]
     conditions += [_condition(skill, items, runs[b.label], label=b.label, model="base") for b in skill.baselines]

@@ -241,6 +241,10 @@ CASES: dict[str, tuple[str, list[Case]]] = {
     ]),
 }
 HELDOUT_VARIANT = 2
+# Articles per prompt: training shows the gold ones plus one distractor (prompt tokens dominate the CPU cost of
+# training); held-out prompts show three, as a retriever returning more than the relevant article would.
+TRAIN_ARTICLES = 2
+HELDOUT_ARTICLES = 3
 LANDLORDS = ["Harbour Lettings", "Greta Holm", "Northgate Homes", "Oskar Lind", "Birchwood Property", "Maple Estates",
              "Ivo Sander", "Quay Street Rentals", "Clara Voss", "Summit Lettings"]
 HELDOUT_LANDLORDS = ["Riverside Agents", "Pavel Kostic", "Lantern Lettings"]
@@ -310,7 +314,7 @@ class LegalExample:
     hits: list[dict[str, Any]]      # the articles in the prompt, gold and distractors, as retrieved hits
 
 
-def build_example(picks: list[tuple[str, int]], landlord: str, tenant: str, rng: random.Random, *, n_articles: int = 3
+def build_example(picks: list[tuple[str, int]], landlord: str, tenant: str, rng: random.Random, *, n_articles: int
                   ) -> LegalExample:
     """One RAFT example for the chosen (article, case variant) picks: the gold articles among distractors."""
     gold = [number for number, _ in picks]
@@ -341,11 +345,13 @@ def generate(seed: int, *, n_train: int, n_heldout: int) -> tuple[list[dict], li
     rng = random.Random(seed)
     train = []
     for _ in range(n_train):
-        example = build_example(_picks(rng, [0, 1]), rng.choice(LANDLORDS), rng.choice(TENANTS), rng)
+        example = build_example(_picks(rng, [0, 1]), rng.choice(LANDLORDS), rng.choice(TENANTS), rng,
+                                n_articles=TRAIN_ARTICLES)
         train.append({"messages": example.messages + [{"role": "assistant", "content": example.analysis}]})
     heldout = []
     for _ in range(n_heldout):
-        example = build_example(_picks(rng, [HELDOUT_VARIANT]), rng.choice(HELDOUT_LANDLORDS), rng.choice(HELDOUT_TENANTS), rng)
+        example = build_example(_picks(rng, [HELDOUT_VARIANT]), rng.choice(HELDOUT_LANDLORDS), rng.choice(HELDOUT_TENANTS), rng,
+                                n_articles=HELDOUT_ARTICLES)
         # The user turn only: the skill's manifest supplies the system prompt at inference. The hits let
         # the graph's citation gate check the answer as it checks retrieved chunks.
         heldout.append({"messages": example.messages[-1:], "gold_articles": example.gold, "facts": example.facts,
