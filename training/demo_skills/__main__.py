@@ -22,6 +22,7 @@ def main(
     no_corpus: bool = typer.Option(False, "--no-corpus", help="Use only built-in prompts for brand-voice (no ../shared corpus)."),
     evaluate: bool = typer.Option(True, "--eval/--no-eval", help="Write the eval card against the base model."),
     eval_only: bool = typer.Option(False, "--eval-only", help="Only (re)write the eval card of the already-built skill folders."),
+    threads: int = typer.Option(0, "--threads", help="torch CPU threads for evaluation (0: torch's default; 1 is fastest on a busy shared machine)."),
     home: Optional[Path] = typer.Option(None, "--home", help="skillstack home; default $SKILLSTACK_HOME or ~/.skillstack."),
 ) -> None:
     """Generate, validate, train and evaluate the demo skills, writing ready skill folders."""
@@ -38,6 +39,10 @@ def main(
         if unknown:
             raise typer.BadParameter(f"unknown demo skill(s) {', '.join(unknown)}; known: {', '.join(DEMO_SKILLS)}")
         settings = load_settings(home)
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         corpus = None if no_corpus else (support_csv or SUPPORT_CSV)
         for name in only or list(DEMO_SKILLS):
             if eval_only:

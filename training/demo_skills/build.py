@@ -73,6 +73,7 @@ def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, de
     from ...skills.manifest import load_manifest, write_manifest
     from ..config import SFTConfig, config_from_mapping
     from ..sft import train_sft
+    from ..skill_writer import toml_safe
 
     corpus = corpus_csv if skill.uses_corpus and corpus_csv is not None and corpus_csv.exists() else None
     train_path, heldout_path, generator = write_datasets(skill, data_dir, corpus_csv=corpus)
@@ -86,7 +87,7 @@ def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, de
     if corpus is not None:  # the held-out set quotes the corpus: its licence (CDLA-Sharing-1.0) travels with it
         ship_data_license(corpus, folder, generator)
     manifest = load_manifest(folder)
-    manifest.provenance["dataset_generator"] = generator
+    manifest.provenance["dataset_generator"] = toml_safe(generator)
     write_manifest(folder, manifest)
     if evaluate:
         evaluate_built(settings, skill, dest_root)
