@@ -135,13 +135,16 @@ def load_base_model(settings: Settings) -> tuple[Any, Any]:
 
 
 def load_embedder(settings: Settings) -> SentenceTransformer:
-    """The sentence-transformers embedding model, loaded once per process."""
-    key = ("embedder", settings.embedding_model, settings.embedding_backend, settings.device)
+    """The sentence-transformers embedding model on torch, loaded once per process.
+
+    settings.embedding_backend is honoured one level up, by skillstack.retrieval.embeddings.get_embedder,
+    which exports and runs the int8 ONNX graph itself; this loader is the torch reference it builds on.
+    """
+    key = ("embedder", settings.embedding_model, settings.device)
     with _lock:
         if key not in _cache:
             from sentence_transformers import SentenceTransformer
 
             source = str(embedded_embedding_dir()) if settings.embedding_model == EMBEDDED else settings.embedding_model
-            _cache[key] = SentenceTransformer(source, device=settings.device, backend=settings.embedding_backend,
-                                              trust_remote_code=False)
+            _cache[key] = SentenceTransformer(source, device=settings.device, trust_remote_code=False)
         return _cache[key]

@@ -32,3 +32,17 @@ def test_unknown_backend_is_a_config_error(shared_settings):
 
     with pytest.raises(ConfigError, match="embedding_backend"):
         get_embedder(with_overrides(shared_settings, embedding_backend="tpu"))
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_cosine_grader_uses_the_configured_embedding_backend(shared_settings, backend):
+    from skillstack.settings import with_overrides
+    from skillstack.training.graders import build_grader
+
+    settings = with_overrides(shared_settings, embedding_backend=backend)
+    spec = {"type": "text_similarity", "name": "cos", "input": "{{sample.output_text}}",
+            "reference": "{{item.reference}}", "evaluation_metric": "cosine"}
+    grader = build_grader(spec, settings=settings)
+    same = grader.grade({"output_text": "The tenant must get the deposit back."}, {"reference": "The tenant must get the deposit back."})
+    other = grader.grade({"output_text": "Quarterly revenue grew in Asia."}, {"reference": "The tenant must get the deposit back."})
+    assert same == pytest.approx(1.0, abs=0.02) and other < 0.5

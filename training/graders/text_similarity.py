@@ -63,9 +63,9 @@ def _cosine(context: BuildContext) -> Callable[[str, str], float]:
     settings = context.settings
 
     def score(text: str, reference: str) -> float:
-        from ...models import load_embedder
+        from ...retrieval.embeddings import get_embedder
 
-        first, second = load_embedder(settings).encode([text, reference], normalize_embeddings=True)
+        first, second = get_embedder(settings).embed([text, reference])
         return float(first @ second)
     return score
 
