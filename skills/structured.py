@@ -85,7 +85,8 @@ def json_constraint(tokenizer: Any, schema: dict[str, Any]) -> Any:
     from outlines_core import Index
     from outlines_core.json_schema import build_regex_from_schema
 
-    schema_text = json.dumps(schema, sort_keys=True)
+    # Not sort_keys: the regex follows the schema's property order, which is the key order skills are trained on.
+    schema_text = json.dumps(schema)
     key = (id(tokenizer), schema_text)
     with _lock:
         if key not in _indexes:
