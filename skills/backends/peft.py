@@ -72,6 +72,14 @@ class LocalEngine:
             self._resident[name] = folder
 
     def _attach(self, name: str, folder: Path) -> None:
+        import torch
+
+        # stream() attaches from inside inference_mode; adapter weights made there would be inference
+        # tensors, and PEFT's next add_adapter (which touches requires_grad on every adapter) would fail.
+        with torch.inference_mode(False):
+            self._attach_weights(name, folder)
+
+    def _attach_weights(self, name: str, folder: Path) -> None:
         from peft import LoraConfig, PeftModel, set_peft_model_state_dict
         from safetensors.torch import load_file
 
