@@ -15,7 +15,7 @@ from typing import Any, Optional
 import typer
 
 from ..errors import InputError, SkillstackError
-from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
+from .common import INPUT_OPTION, JSON_OPTION, emit_results, read_inputs, settings_from
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 
@@ -89,13 +89,9 @@ def register(app: typer.Typer) -> None:
         from skillstack.agents.router import build_router
 
         settings = settings_from(ctx, router="llm" if llm else None)
-        texts = read_batch(input_file) if input_file else [require_text(text, "task")]
+        texts = read_inputs(text, input_file, "task")
         router = build_router(settings)
-        decisions = [router.route(t).to_dict() for t in texts]
-        if input_file:
-            emit_batch(decisions)
-        else:
-            emit(decisions[0], as_json, _human_route)
+        emit_results((router.route(t).to_dict() for t in texts), batch=bool(input_file), as_json=as_json, human=_human_route)
 
     @app.command("ask")
     def ask(
@@ -109,13 +105,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the whole meta-agent graph: route, then RAG, a skill, or the hybrid lawyer flow."""
         settings = settings_from(ctx)
-        texts = read_batch(input_file) if input_file else [require_text(text, "task")]
+        texts = read_inputs(text, input_file, "task")
         results = _run_asks(settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file),
                            max_tokens=max_tokens)
-        if input_file:
-            emit_batch(results)
-        else:
-            emit(results[0], as_json, _human_answer)
+        emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_answer)
 
     @app.command("demo")
     def demo(

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import typer
 
 from ..errors import InputError
-from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
+from .common import INPUT_OPTION, JSON_OPTION, emit, emit_results, read_inputs, settings_from
 
 MODE_OPTION = typer.Option("hybrid", "--mode", help="hybrid (dense + BM25, fused by RRF), dense or lexical.")
 FILTER_OPTION = typer.Option(None, "--filter", help="Metadata filter key=value (repeatable; all must hold), e.g. --filter kind=article.")
@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
         from skillstack.retrieval.filters import parse_filter_args
         from skillstack.retrieval.retriever import Retriever, validate_query
 
-        texts = read_batch(input_file) if input_file else [require_text(query, "query")]
+        texts = read_inputs(query, input_file, "query")
         if k < 1:
             raise InputError(f"-k must be 1 or more, got {k}")
         for text in texts:
@@ -101,7 +101,4 @@ def register(app: typer.Typer) -> None:
         where = parse_filter_args(filters or [])
         retriever = Retriever(settings_from(ctx))
         results = ([hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode)] for text in texts)
-        if input_file:
-            emit_batch(results)
-        else:
-            emit(next(results), as_json, _human_hits)
+        emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_hits)

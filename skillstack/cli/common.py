@@ -68,3 +68,16 @@ def require_text(text: str | None, what: str = "query") -> str:
     if text is None or not text.strip():
         raise InputError(f"the {what} is empty; pass some text or --input FILE.jsonl")
     return text
+
+
+def read_inputs(text: str | None, input_file: Path | None, what: str) -> list[str]:
+    """The texts a command works on: every line of --input, or the one TEXT argument."""
+    return read_batch(input_file) if input_file else [require_text(text, what)]
+
+
+def emit_results(results: Iterable[Any], *, batch: bool, as_json: bool, human: Callable[[Any], str]) -> None:
+    """Batch mode: one JSON line per result; otherwise the single result, as JSON or for people."""
+    if batch:
+        emit_batch(results)
+    else:
+        emit(next(iter(results)), as_json, human)

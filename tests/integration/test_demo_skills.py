@@ -56,9 +56,9 @@ def test_status_skill_answers_unseen_reports_with_schema_valid_json_and_mostly_r
     validator = Draft202012Validator(DEMO_SKILLS["agent-status-json"].schema)
     for out in outputs:
         assert out.error is None and validator.is_valid(out.parsed), out
-    # Unseen phrasings: the eval card measures field accuracy; here at least half the key fields must be right.
+    # Unseen phrasings and agent names: the eval card measures all 24 (0.90); here three fields in four must be right.
     accuracy = [status_json.score(item, out.text, out.parsed)["field_accuracy"] for item, out in zip(items, outputs, strict=True)]
-    assert sum(accuracy) / len(accuracy) >= 0.5, [out.text for out in outputs]
+    assert sum(accuracy) / len(accuracy) >= 0.75, [out.text for out in outputs]
 
 
 def test_brand_voice_skill_greets_by_name_and_signs_off(shared_settings):

@@ -114,12 +114,18 @@ def test_legal_analyses_cite_only_gold_articles_and_quote_them_verbatim(generate
         assert set(cited_articles(item["reference"])) == set(item["gold_articles"])
         assert check_citations(item["reference"], item["hits"], facts=item["facts"]).ok
         assert legal.score(item, item["reference"])["citation_f1"] == 1.0
+    renumbered = 0
     for example in train:
-        shown = re.findall(r'<article number="(\w+)"', example["messages"][1]["content"])
+        shown = dict(re.findall(r'<article number="(\w+)"[^>]*>\n(.*?)\n</article>', example["messages"][1]["content"], re.S))
         analysis = example["messages"][2]["content"]
         gold = set(cited_articles(analysis))
         assert len(shown) == max(legal.TRAIN_ARTICLES, len(gold) + 1) and gold < set(shown)
-        assert check_citations(analysis, [by_number[n] for n in shown]).ok
+        assert all(text.startswith(f"Article {number} ") for number, text in shown.items())
+        hits = [{"text": text, "metadata": {"article": number}} for number, text in shown.items()]
+        assert check_citations(analysis, hits).ok
+        renumbered += any(text != by_number.get(number, {}).get("text") for number, text in shown.items())
+    # Part of training cites articles under numbers the demo Code never used: the number comes from the prompt.
+    assert 0.3 < renumbered / len(train) < 0.7
 
 
 def test_legal_corpus_is_the_demo_code_read_as_retrieved_chunks():

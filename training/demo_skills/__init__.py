@@ -77,9 +77,8 @@ def register_demo_skill(skill: DemoSkill) -> DemoSkill:
 
 
 def _lora(r: int = 8, **more: Any) -> dict[str, Any]:
-    # One thread: on a shared 2-core machine, two spinning OpenMP threads per process run slower than one.
-    return {"lora_r": r, "lora_alpha": 2 * r, "target_modules": TARGET_MODULES, "seed": 7, "save_every": 10,
-            "num_threads": 1} | more
+    # num_threads stays 0 (auto): one thread per idle core, so a rebuild on a busy shared machine does not oversubscribe.
+    return {"lora_r": r, "lora_alpha": 2 * r, "target_modules": TARGET_MODULES, "seed": 7, "save_every": 10} | more
 
 
 register_demo_skill(DemoSkill(
@@ -96,7 +95,7 @@ register_demo_skill(DemoSkill(
     system_prompt=status_json.SYSTEM_PROMPT, routing_examples=status_json.ROUTING_EXAMPLES, generate=status_json.generate,
     score=status_json.score, primary="field_accuracy",
     baselines=[Baseline(label="base + schema and rules, constrained", system_prompt=status_json.RULES, constrained=True)],
-    max_tokens=160, n_train=96, n_heldout=20, training=_lora(n_epochs=3, batch_size=4, max_seq_len=320),
+    max_tokens=160, n_train=320, n_heldout=24, training=_lora(n_epochs=2, batch_size=4, max_seq_len=320),
 ))
 register_demo_skill(DemoSkill(
     name=legal.NAME, kind="reasoning",
@@ -104,7 +103,7 @@ register_demo_skill(DemoSkill(
     system_prompt=legal.SYSTEM_PROMPT, routing_examples=legal.ROUTING_EXAMPLES, generate=legal.generate,
     score=legal.score, primary="citation_f1",
     baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
-    max_tokens=256, n_train=40, n_heldout=10, training=_lora(n_epochs=1, batch_size=2, learning_rate_multiplier=1.5, max_seq_len=1024),
+    max_tokens=256, n_train=120, n_heldout=12, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
 ))
 
 __all__ = ["DEMO_SKILLS", "SUPPORT_CSV", "Baseline", "DemoSkill", "register_demo_skill"]

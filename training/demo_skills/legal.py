@@ -245,6 +245,7 @@ HELDOUT_VARIANT = 2
 # training); held-out prompts show three, as a retriever returning more than the relevant article would.
 TRAIN_ARTICLES = 2
 HELDOUT_ARTICLES = 3
+RENUMBERED_SHARE = 0.5  # training examples whose articles carry random numbers (see build_example)
 LANDLORDS = ["Harbour Lettings", "Greta Holm", "Northgate Homes", "Oskar Lind", "Birchwood Property", "Maple Estates",
              "Ivo Sander", "Quay Street Rentals", "Clara Voss", "Summit Lettings"]
 HELDOUT_LANDLORDS = ["Riverside Agents", "Pavel Kostic", "Lantern Lettings"]
@@ -300,9 +301,16 @@ def _distractors(facts: str, gold: list[str], rng: random.Random, count: int) ->
     return hard + rng.sample([n for n in ranked if n not in hard], count - len(hard))
 
 
-def _rule(number: str, quote: str) -> str:
+def _rule(number: str, quote: str, cited: str) -> str:
     title = _hit(number)["metadata"].get("title", "")
-    return f'Article {number} ({title}) provides that "{quote}" [Article {number}].'
+    return f'Article {cited} ({title}) provides that "{quote}" [Article {cited}].'
+
+
+def _renumbered(hit: dict[str, Any], number: str) -> dict[str, Any]:
+    """The hit as if the law numbered it `number` (metadata and heading), text otherwise unchanged."""
+    old = hit["metadata"]["article"]
+    text = re.sub(rf"^Article {old}\b", f"Article {number}", hit["text"], count=1)
+    return hit | {"text": text, "metadata": hit["metadata"] | {"article": number}}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -314,25 +322,30 @@ class LegalExample:
     hits: list[dict[str, Any]]      # the articles in the prompt, gold and distractors, as retrieved hits
 
 
-def build_example(picks: list[tuple[str, int]], landlord: str, tenant: str, rng: random.Random, *, n_articles: int
-                  ) -> LegalExample:
-    """One RAFT example for the chosen (article, case variant) picks: the gold articles among distractors."""
+def build_example(picks: list[tuple[str, int]], landlord: str, tenant: str, rng: random.Random, *, n_articles: int,
+                  renumber: bool = False) -> LegalExample:
+    """One RAFT example for the chosen (article, case variant) picks: the gold articles among distractors.
+
+    `renumber` gives the shown articles random numbers (1-99), so the adapter learns to cite the number
+    printed in its prompt rather than recall the demo Code's numbering: other laws number differently.
+    """
     gold = [number for number, _ in picks]
     cases = [CASES[number][1][variant] for number, variant in picks]
     fill = {"landlord": landlord, "tenant": tenant}
     facts = " ".join(case.facts.format(**fill) for case in cases)
     shown = gold + _distractors(facts, gold, rng, max(1, n_articles - len(gold)))
     rng.shuffle(shown)
-    hits = [_hit(number) for number in shown]
+    numbers = dict(zip(shown, map(str, rng.sample(range(1, 100), len(shown))))) if renumber else {n: n for n in shown}
+    hits = [_renumbered(_hit(number), numbers[number]) for number in shown]
     issue = f"Whether {landlord} " + ", and whether {landlord} ".join(CASES[n][0] for n in gold).format(**fill) + "."
     analysis = "\n".join([
         f"Issue: {issue}",
-        "Rule: " + " ".join(_rule(number, case.quote) for number, case in zip(gold, cases, strict=True)),
+        "Rule: " + " ".join(_rule(number, case.quote, numbers[number]) for number, case in zip(gold, cases, strict=True)),
         "Application: " + " ".join(case.application.format(**fill) for case in cases),
         "Conclusion: " + " ".join(case.conclusion.format(**fill) for case in cases),
     ])
-    return LegalExample(messages=legal_reasoner_messages(facts, articles_for_prompt(hits)), analysis=analysis, gold=gold,
-                        facts=facts, hits=hits)
+    return LegalExample(messages=legal_reasoner_messages(facts, articles_for_prompt(hits)), analysis=analysis,
+                        gold=[numbers[n] for n in gold], facts=facts, hits=hits)
 
 
 def _picks(rng: random.Random, variants: list[int]) -> list[tuple[str, int]]:
@@ -346,7 +359,7 @@ def generate(seed: int, *, n_train: int, n_heldout: int) -> tuple[list[dict], li
     train = []
     for _ in range(n_train):
         example = build_example(_picks(rng, [0, 1]), rng.choice(LANDLORDS), rng.choice(TENANTS), rng,
-                                n_articles=TRAIN_ARTICLES)
+                                n_articles=TRAIN_ARTICLES, renumber=rng.random() < RENUMBERED_SHARE)
         train.append({"messages": example.messages + [{"role": "assistant", "content": example.analysis}]})
     heldout = []
     for _ in range(n_heldout):

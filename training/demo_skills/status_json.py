@@ -64,54 +64,82 @@ ROUTING_EXAMPLES = [
     "Monitoring note: agent payments-gw-1 is degraded, RATE_LIMIT hit 6 times, p95 latency 1100 ms.",
 ]
 
+# Many name shapes in training so the adapter learns to copy the id it is given, not to recall one.
 _PREFIXES = ["billing", "kyc", "etl", "fraud", "ledger", "mailer", "crawler", "invoice", "payments", "support",
-             "scheduler", "report", "search", "ingest", "audit", "pricing", "risk", "ocr"]
-_HELDOUT_PREFIXES = ["loan", "treasury", "onboarding", "sanctions"]
-_SUFFIXES = ["bot", "agent", "runner", "sync", "worker", "checker", "scorer", "gateway"]
+             "scheduler", "report", "search", "ingest", "audit", "pricing", "risk", "ocr", "refund", "chargeback",
+             "notify", "backup", "archive", "geo", "quote", "claims", "tax", "fx", "cards", "atm", "chat", "index",
+             "export", "import", "metrics", "alerts", "vault", "kyb", "aml", "statement", "payroll", "webhook"]
+_HELDOUT_PREFIXES = ["loan", "treasury", "onboarding", "sanctions", "mortgage", "dispute"]
+_SUFFIXES = ["bot", "agent", "runner", "sync", "worker", "checker", "scorer", "gateway", "svc", "daemon", "job",
+             "poller", "router", "matcher"]
 _CODES = ["TIMEOUT", "OOM", "DB_CONN_RESET", "AUTH_EXPIRED", "RATE_LIMIT", "PARSE_ERROR", "HTTP_503", "E1042",
-          "DISK_FULL", "SCHEMA_MISMATCH", "UPSTREAM_404", "LOCK_WAIT"]
+          "DISK_FULL", "SCHEMA_MISMATCH", "UPSTREAM_404", "LOCK_WAIT", "HTTP_429", "TLS_HANDSHAKE", "QUEUE_FULL",
+          "E2001", "DNS_FAIL", "CERT_EXPIRED", "DEADLOCK", "SIGTERM"]
 
-# Phrase pools: {id} {n} {code} {ms} {s} placeholders. Held-out reports use only phrasings after HELD.
+# Phrase pools with {id} {status} {n} {code} {errors} {v}{u} (value, unit) placeholders. The last HELD_OUT
+# phrasings of every pool appear only in held-out reports, so the eval card measures phrasings never trained on.
 STATUS = {
     "ok": ["status ok", "all systems healthy", "running normally", "everything green", "operating as expected",
-           "healthy and responsive", "nominal"],
+           "OK", "green across the board", "up and healthy", "working fine", "no problems",
+           "healthy and responsive", "nominal", "in good shape"],
     "degraded": ["status degraded", "running degraded", "partially degraded", "slow but working",
-                 "performance is degraded", "working with reduced capacity", "limping along, degraded"],
+                 "performance is degraded", "degraded mode", "struggling (degraded)", "amber, degraded", "half capacity, degraded",
+                 "working with reduced capacity", "limping along, degraded", "impaired but up (degraded)"],
     "failed": ["status failed", "down", "has failed", "crashed and is not running", "in a failed state",
-               "completely down, failed", "not operational (failed)"],
+               "FAILED", "red, failed", "dead", "stopped with a fatal error (failed)",
+               "completely down, failed", "not operational (failed)", "hard down"],
     "idle": ["idle", "sitting idle", "idle, no work queued", "waiting for work (idle)", "currently idle",
-             "idle with an empty queue", "parked, idle"],
+             "IDLE", "doing nothing (idle)", "quiet, idle", "nothing to do, idle",
+             "idle with an empty queue", "parked, idle", "asleep, idle"],
 }
 OPENERS = ["Agent {id}: {status}.", "{id} reports {status}.", "Status report from {id}: {status}.",
-           "[{id}] {status}.", "Update from agent {id} - {status}.", "Here is the hourly report for {id}. It is {status}.",
-           "{id} check-in: {status}."]
+           "[{id}] {status}.", "Update from agent {id} - {status}.", "{id} is {status}.", "Agent: {id}. State: {status}.",
+           "Report for agent {id}. Overall: {status}.", "From {id}: {status}.", "{id} -> {status}.",
+           "Here is the hourly report for {id}. It is {status}.", "{id} check-in: {status}.", "Ping from {id}, {status}."]
 COMPLETED = ["{n} tasks completed.", "Completed {n} tasks.", "{n} done.", "Finished {n} jobs.",
-             "{n} tasks finished successfully.", "Throughput: {n} completed.", "Processed {n} items to completion."]
+             "{n} tasks finished successfully.", "Done: {n}.", "{n} completed.", "Successfully handled {n} requests.",
+             "Closed {n} tasks.", "{n} jobs succeeded.",
+             "Throughput: {n} completed.", "Processed {n} items to completion.", "Wrapped up {n} tasks."]
 IN_PROGRESS = ["{n} in progress.", "{n} tasks still running.", "{n} in flight.", "{n} jobs currently running.",
-               "Working on {n} more.", "{n} still being processed.", "Queue: {n} in progress."]
-ERROR = ["{code} x{n}", "{n} {code} errors", "{code} ({n})", "{code} happened {n} times",
+               "Working on {n} more.", "In progress: {n}.", "{n} running now.", "{n} tasks underway.",
+               "{n} still open and running.",
+               "{n} still being processed.", "Queue: {n} in progress.", "{n} tasks mid-way."]
+ERROR = ["{code} x{n}", "{n} {code} errors", "{code} ({n})", "{code} happened {n} times", "{n}x {code}",
+         "{code} = {n}", "{n} times {code}", "{code} {n} times", "{n} of {code}",
          "{n} failures with {code}", "{code}: {n}", "saw {code} {n} times"]
 ERROR_LEAD = ["Errors: {errors}.", "Failures: {errors}.", "Problems: {errors}.", "Error summary: {errors}.",
-              "We hit {errors}.", "Issues seen: {errors}.", "Logged {errors}."]
-LATENCY_MS = ["p95 latency {ms} ms.", "p95 {ms}ms.", "Latency p95: {ms} ms.", "p95 response time {ms} milliseconds.",
-              "95th percentile latency is {ms} ms.", "Tail latency (p95) {ms}ms.", "p95 at {ms} ms."]
-LATENCY_S = ["p95 latency {s} s.", "p95 {s} seconds.", "Latency p95: {s}s.", "p95 response time {s} sec.",
-             "95th percentile latency is {s} seconds.", "Tail latency (p95) {s} s.", "p95 at {s}s."]
+              "We hit {errors}.", "Error codes: {errors}.", "Failed tasks by error: {errors}.", "Errors seen: {errors}.",
+              "Encountered {errors}.",
+              "Issues seen: {errors}.", "Logged {errors}.", "Error log shows {errors}."]
+LATENCY = ["p95 latency {v}{u}.", "p95 {v}{u}.", "Latency p95: {v}{u}.", "p95 response time {v}{u}.",
+           "95th percentile latency is {v}{u}.", "p95={v}{u}.", "p95 latency of {v}{u}.", "Latency (p95) {v}{u}.",
+           "p95: {v}{u}.",
+           "Tail latency (p95) {v}{u}.", "p95 at {v}{u}.", "p95 hovering around {v}{u}."]
+# Every spelling of a unit trains: the rule to learn is the conversion, whatever the spelling.
+UNITS_MS = [" ms", "ms", " milliseconds", " msec"]
+UNITS_S = [" s", "s", " seconds", " sec"]
 ESCALATE = ["Please page on-call.", "Escalate to a human.", "Needs a human to look at it.", "Escalating to ops.",
-            "Requesting escalation.", "Can someone on-call take a look?", "Please get a human involved."]
+            "Requesting escalation.", "Page the on-call engineer.", "Escalate please.", "Human review needed.",
+            "Wake up on-call.", "Please escalate this.",
+            "Can someone on-call take a look?", "Please get a human involved.", "Raising to the on-call team."]
 NO_ESCALATE = ["No escalation needed.", "Nothing to escalate.", "No action required.", "No human needed.",
-               "All fine, no escalation.", "Nothing needs attention.", "No need to page anyone."]
-HELD = 5  # the first five phrasings of each pool train; the rest are held out
+               "All fine, no escalation.", "Do not page anyone.", "No escalation.", "Handled automatically.",
+               "Nothing needs attention.", "No need to page anyone.", "No human action required."]
+HELD_OUT = 3  # the last three phrasings of each pool are held out
 
 
 def _pool(options: list[str], heldout: bool) -> list[str]:
-    return options[HELD:] if heldout else options[:HELD]
+    return options[-HELD_OUT:] if heldout else options[:-HELD_OUT]
 
 
 def _agent_id(rng: random.Random, heldout: bool) -> str:
     prefix = rng.choice(_HELDOUT_PREFIXES if heldout else _PREFIXES)
-    name = f"{prefix}-{rng.choice(_SUFFIXES)}"
-    return f"{name}-{rng.randint(1, 12)}" if rng.random() < 0.5 else name
+    shape = rng.randrange(4)
+    if shape == 0:
+        return f"{prefix}-{rng.choice(_SUFFIXES)}"
+    if shape == 1:
+        return f"{prefix}-{rng.choice(_SUFFIXES)}-{rng.randint(1, 12)}"
+    return f"{prefix}-{rng.randint(1, 99):02d}" if shape == 2 else f"{prefix}-{rng.choice(_SUFFIXES)}-{rng.choice('abcdef')}{rng.randint(1, 9)}"
 
 
 def sample_status(rng: random.Random, *, heldout: bool) -> tuple[str, dict[str, Any]]:
@@ -124,13 +152,14 @@ def sample_status(rng: random.Random, *, heldout: bool) -> tuple[str, dict[str, 
     latency: float | None = None
     latency_text = ""
     if status != "idle" and rng.random() < 0.7:
+        template = rng.choice(_pool(LATENCY, heldout))
         if rng.random() < 0.5:
             latency = rng.choice([rng.randint(20, 990), rng.randint(1000, 4000)])
-            latency_text = rng.choice(_pool(LATENCY_MS, heldout)).format(ms=latency)
+            latency_text = template.format(v=latency, u=rng.choice(UNITS_MS))
         else:
             tenths = rng.randint(2, 60)
             latency = tenths * 100
-            latency_text = rng.choice(_pool(LATENCY_S, heldout)).format(s=f"{tenths / 10:g}")
+            latency_text = template.format(v=f"{tenths / 10:g}", u=rng.choice(UNITS_S))
     escalate = status == "failed" and rng.random() < 0.6 or status == "degraded" and rng.random() < 0.3
     agent_id = _agent_id(rng, heldout)
 
