@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ GDPR_CASES = REPO / "tests" / "data" / "gdpr_cases.jsonl"
 GDPR_DIR = REPO.parent / "shared" / "corpora" / "gdpr"
 DEMO_DOCS = REPO / "demo" / "docs"
 SECTION = "graph"
+# GateResult.problem's phrases (agents/lawyer.py), named for the results table.
+GATE_PROBLEMS = {"cited an article not retrieved": "not retrieved", "quote not verbatim": "not found verbatim",
+                 "cited no article": "cites no retrieved article"}
 REPEATS = 5  # embedding-router timings per task (median), against one-off noise on a shared machine
 
 # Run as a script, bench/ heads sys.path, and bench/datasets.py would shadow the `datasets` package.
@@ -176,9 +180,9 @@ def bench_gdpr(settings: Any, skills: dict[str, Any], cases: list[dict[str, Any]
     from skillstack.graphs.graph import Nodes, build_lawyer_graph
 
     flow = build_lawyer_graph(Nodes(settings, skills))
-    rows = []
+    rows, failures = [], []
     for model in (reasoner, "base"):
-        recall, precision, verified, seconds = [], [], [], []
+        recall, precision, verified, seconds, problems = [], [], [], [], Counter()
         for case in cases:
             gold = {normalise_article(a) for a in case["gold"]}
             t0 = time.perf_counter()
@@ -189,13 +193,16 @@ def bench_gdpr(settings: Any, skills: dict[str, Any], cases: list[dict[str, Any]
             recall.append(len(gold & retrieved) / len(gold))
             precision.append(len(cited & gold) / len(cited) if cited else 0.0)
             verified.append(bool(state.get("verified")))
+            problem = state.get("correction") or ""
+            problems.update(kind for kind, phrase in GATE_PROBLEMS.items() if phrase in problem)
         rows.append(f"| {model} | {statistics.fmean(recall):.2f} | {statistics.fmean(precision):.2f} | "
                     f"{statistics.fmean(verified):.0%} | {statistics.fmean(seconds):.1f} s |")
+        failures.append(f"- {model}: " + (", ".join(f"{n} {kind}" for kind, n in problems.items()) or "none"))
     return "\n".join([
         "### Legal reasoning on the real GDPR (hybrid flow)",
         f"{len(cases)} GDPR cases with gold articles ({GDPR_CASES.relative_to(REPO)}); same retrieval for both rows.",
         "", "| reasoner | gold-article recall (retrieved) | citation precision (cited that are gold) | passes citation gate | time per case |",
-        "|---|---|---|---|---|", *rows])
+        "|---|---|---|---|---|", *rows, "", "Why answers stayed unverified (after the one regeneration):", *failures])
 
 
 def _origin(path: Path) -> str:

@@ -22,6 +22,8 @@ from .datasets.validate import validate_file
 from .graders import Grader, build_grader
 
 EVAL_CARD_VERSION = 1
+EVAL_CARD_FILE = "eval_card.json"
+EVAL_REPORT_FILE = "EVAL.md"
 SYSTEMS = ("skill", "base", "rag")
 _BATCH = 8
 _SHOWN_OUTPUTS = 5
@@ -106,30 +108,38 @@ def _rag_replies(settings: Settings, retriever: Any, prompts: list[list[tuple[st
     return replies
 
 
-def _write_card(folder: Path, card: EvalCard) -> None:
+def card_report(card: EvalCard) -> str:
+    """EVAL.md: the verdict, the scores per system and the first examples."""
     rows = "\n".join(f"| {name} | {card.scores[name]:.3f} | {card.pass_rates[name]:.0%} |" for name in card.scores)
     verdict = "**promoted**: the skill beats the base model" if card.promoted else "**not promoted**: the skill does not beat the base model"
     shown = "\n".join(f"- line {r['line']}: skill {r['scores'].get('skill', 0):.2f} vs base {r['scores'].get('base', 0):.2f}: "
                       f"{json.dumps(r['outputs'].get('skill', ''))[:160]}" for r in card.results[:_SHOWN_OUTPUTS])
-    text = (f"# Eval card: {card.skill}\n\n{verdict}.\n\n"
+    return (f"# Eval card: {card.skill}\n\n{verdict}.\n\n"
             f"Data: `{card.data_file}` ({card.examples} examples, sha256 {card.data_sha256[:12]}...), "
             f"grader `{card.grader.get('name') or card.grader.get('type')}` ({card.grader.get('type')}), {card.created_at}.\n\n"
             f"| system | mean score | pass rate |\n|---|---|---|\n{rows}\n\n## First examples\n\n{shown}\n")
-    for name, content in (("eval_card.json", json.dumps(card.to_dict(), indent=2, ensure_ascii=False)), ("EVAL.md", text)):
-        tmp = folder / f".{name}.tmp-{os.getpid()}"
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, folder / name)
 
 
-def record_card(folder: Path, card: EvalCard) -> None:
-    """Write the card files and put scores + promoted into the skill's manifest provenance."""
+def record_eval(folder: Path, card: dict[str, Any], report: str, *, summary: dict[str, Any], promoted: bool) -> None:
+    """Write eval_card.json + EVAL.md atomically and put the summary and `promoted` into the manifest's provenance.
+
+    Every eval card goes through here: `skillstack eval`'s grader cards and the demo skills' metric cards.
+    """
     from ..skills.manifest import load_manifest, write_manifest
     from .skill_writer import toml_safe
 
-    _write_card(folder, card)
+    for name, content in ((EVAL_CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False) + "\n"), (EVAL_REPORT_FILE, report)):
+        tmp = folder / f".{name}.tmp-{os.getpid()}"
+        tmp.write_text(content, encoding="utf-8")
+        os.replace(tmp, folder / name)
     manifest = load_manifest(folder)
-    manifest.provenance = toml_safe({**manifest.provenance, "eval": card.summary(), "promoted": card.promoted})
+    manifest.provenance = toml_safe({**manifest.provenance, "eval": summary, "promoted": promoted})
     write_manifest(folder, manifest)
+
+
+def record_card(folder: Path, card: EvalCard) -> None:
+    """Record a grader eval card (see record_eval)."""
+    record_eval(folder, card.to_dict(), card_report(card), summary=card.summary(), promoted=card.promoted)
 
 
 def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_spec: dict[str, Any], *,

@@ -1,10 +1,11 @@
 """Eval cards of the demo skills: the skill against the base model on the skill's held-out set.
 
 Holds batched generation through the skills runtime (one merged batch per condition), scoring
-with each skill's own pure scorer, and the eval card (eval_card.json + EVAL.md, provenance
-"eval" and "promoted" in the manifest). Not here: the general `skillstack eval` with grader
-specs (training/evaluate.py); this card answers the demo's own questions (rubric compliance and
-prompt tokens, field accuracy on unseen phrasings, gold-article recall and citation precision).
+with each skill's own pure scorer, and the card's contents. The card is recorded the way
+`skillstack eval` records its own (training/evaluate.py's record_eval: eval_card.json + EVAL.md,
+"eval" and "promoted" in the manifest); it differs in holding several metrics per condition and
+baselines with their own system prompt (the base model given the full style guide or rules),
+which a single grader and a shared prompt cannot express.
 """
 
 from __future__ import annotations
@@ -19,8 +20,6 @@ from typing import Any
 from ...settings import Settings
 from . import Baseline, DemoSkill
 
-EVAL_CARD = "eval_card.json"
-EVAL_REPORT = "EVAL.md"
 EVAL_OUTPUTS = "eval_outputs.jsonl"
 SKILL_LABEL = "skill"
 
@@ -76,8 +75,8 @@ def _baseline_outputs(settings: Settings, skill: DemoSkill, baseline: Baseline, 
 def evaluate_demo_skill(settings: Settings, skill: DemoSkill, folder: Path, *, items: list[dict[str, Any]] | None = None
                         ) -> dict[str, Any]:
     """Score the skill and each baseline on the held-out set; write the eval card into folder and return it."""
-    from ...skills.manifest import load_manifest, write_manifest
     from ..datasets.jsonl import write_jsonl
+    from ..evaluate import record_eval
 
     items = items if items is not None else [json.loads(line) for line in (folder / "heldout.jsonl").read_text().splitlines()]
     runs = {SKILL_LABEL: generate_outputs(settings, skill.name, items, max_tokens=skill.max_tokens)}
@@ -90,14 +89,10 @@ def evaluate_demo_skill(settings: Settings, skill: DemoSkill, folder: Path, *, i
             "conditions": conditions, "promoted": promoted,
             "evaluator": "skillstack.training.demo_skills.evaluation (greedy decoding, each skill's own scorer)",
             "evaluated_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    (folder / EVAL_CARD).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    (folder / EVAL_REPORT).write_text(eval_report(card), encoding="utf-8")
     write_jsonl(folder / EVAL_OUTPUTS, ({"item": i, "condition": label, "output": out.text, "error": out.error}
                                         for label, outs in runs.items() for i, out in enumerate(outs)))
-    manifest = load_manifest(folder)
-    manifest.provenance["eval"] = {c["label"]: c["metrics"] | {"prompt_tokens_mean": c["prompt_tokens_mean"]} for c in conditions}
-    manifest.provenance["promoted"] = promoted
-    write_manifest(folder, manifest)
+    summary = {c["label"]: c["metrics"] | {"prompt_tokens_mean": c["prompt_tokens_mean"]} for c in conditions}
+    record_eval(folder, card, eval_report(card), summary=summary, promoted=promoted)
     return card
 
 
