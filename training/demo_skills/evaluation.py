@@ -48,14 +48,33 @@ def generate_outputs(settings: Settings, model_name: str, items: list[dict[str, 
         model = model.bind(json_schema=json_schema)
     answers = model.batch([item["messages"] for item in items], config={"max_concurrency": 16}, return_exceptions=True)
     outputs = []
-    for answer in answers:
+    for item, answer in zip(items, answers, strict=True):
         if isinstance(answer, Exception):
-            outputs.append(Output(text="", parsed=None, prompt_tokens=0, error=f"{type(answer).__name__}: {answer}"))
+            # No usage comes back with a failure; the prompt still cost what the chat template makes of it.
+            system = system_prompt if system_prompt is not None else _manifest_prompt(settings, model_name)
+            outputs.append(Output(text="", parsed=None, prompt_tokens=count_prompt_tokens(settings, item["messages"], system),
+                                  error=f"{type(answer).__name__}: {answer}"))
             continue
         usage = answer.usage_metadata or {}
         outputs.append(Output(text=str(answer.content), parsed=answer.response_metadata.get("parsed"),
                               prompt_tokens=int(usage.get("input_tokens", 0))))
     return outputs
+
+
+def _manifest_prompt(settings: Settings, model_name: str) -> str | None:
+    from ...skills.runtime import get_runtime
+
+    return None if model_name == "base" else get_runtime(settings).skill(model_name).manifest.system_prompt or None
+
+
+def count_prompt_tokens(settings: Settings, messages: list[dict[str, Any]], system_prompt: str | None) -> int:
+    """Tokens of the prompt the base model's chat template builds (what the runtime reports as input_tokens)."""
+    from ...models import load_tokenizer
+
+    tokenizer = load_tokenizer(settings)
+    chat = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + list(messages)
+    text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 def _condition(skill: DemoSkill, items: list[dict[str, Any]], outputs: list[Output], *, label: str, model: str) -> dict[str, Any]:
@@ -116,4 +135,4 @@ def eval_report(card: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Output", "evaluate_demo_skill", "eval_report", "generate_outputs"]
+__all__ = ["Output", "count_prompt_tokens", "evaluate_demo_skill", "eval_report", "generate_outputs"]
