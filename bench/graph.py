@@ -28,9 +28,6 @@ GDPR_CASES = REPO / "tests" / "data" / "gdpr_cases.jsonl"
 GDPR_DIR = REPO.parent / "shared" / "corpora" / "gdpr"
 DEMO_DOCS = REPO / "demo" / "docs"
 SECTION = "graph"
-# GateResult.problem's phrases (agents/lawyer.py), named for the results table.
-GATE_PROBLEMS = {"cited an article not retrieved": "not retrieved", "quote not verbatim": "not found verbatim",
-                 "cited no article": "cites no retrieved article"}
 REPEATS = 5  # embedding-router timings per task (median), against one-off noise on a shared machine
 
 # Run as a script, bench/ heads sys.path, and bench/datasets.py would shadow the `datasets` package.
@@ -176,7 +173,7 @@ def bench_skill_cards(skills: dict[str, Any]) -> str:
 
 def bench_gdpr(settings: Any, skills: dict[str, Any], cases: list[dict[str, Any]], reasoner: str) -> str:
     """The hybrid flow on GDPR cases, with the legal-reasoner skill and with the base model reasoning."""
-    from skillstack.agents.lawyer import cited_articles, normalise_article
+    from skillstack.agents.lawyer import check_citations, cited_articles, normalise_article
     from skillstack.graphs.graph import Nodes, build_lawyer_graph
 
     flow = build_lawyer_graph(Nodes(settings, skills))
@@ -193,8 +190,10 @@ def bench_gdpr(settings: Any, skills: dict[str, Any], cases: list[dict[str, Any]
             recall.append(len(gold & retrieved) / len(gold))
             precision.append(len(cited & gold) / len(cited) if cited else 0.0)
             verified.append(bool(state.get("verified")))
-            problem = state.get("correction") or ""
-            problems.update(kind for kind, phrase in GATE_PROBLEMS.items() if phrase in problem)
+            gate = check_citations(state["draft"], state["hits"], facts=case["text"])  # the gate's verdict, its reasons
+            problems.update(kind for kind, failed in (("cited an article not retrieved", gate.unknown_articles),
+                                                      ("quote not verbatim", gate.bad_quotes),
+                                                      ("cited no article", not cited)) if failed)
         rows.append(f"| {model} | {statistics.fmean(recall):.2f} | {statistics.fmean(precision):.2f} | "
                     f"{statistics.fmean(verified):.0%} | {statistics.fmean(seconds):.1f} s |")
         failures.append(f"- {model}: " + (", ".join(f"{n} {kind}" for kind, n in problems.items()) or "none"))

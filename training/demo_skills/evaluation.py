@@ -43,16 +43,14 @@ def generate_outputs(settings: Settings, model_name: str, items: list[dict[str, 
     overrides: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.0}
     if system_prompt is not None:
         overrides["system_prompt"] = system_prompt
-    model: Any = chat_model(settings, model_name, **overrides)
-    if json_schema is not None:
-        model = model.bind(json_schema=json_schema)
+    chat: Any = chat_model(settings, model_name, **overrides)
+    model = chat.bind(json_schema=json_schema) if json_schema is not None else chat
     answers = model.batch([item["messages"] for item in items], config={"max_concurrency": 16}, return_exceptions=True)
     outputs = []
     for item, answer in zip(items, answers, strict=True):
         if isinstance(answer, Exception):
             # No usage comes back with a failure; the prompt still cost what the chat template makes of it.
-            system = system_prompt if system_prompt is not None else _manifest_prompt(settings, model_name)
-            outputs.append(Output(text="", parsed=None, prompt_tokens=count_prompt_tokens(settings, item["messages"], system),
+            outputs.append(Output(text="", parsed=None, prompt_tokens=count_prompt_tokens(settings, chat, item["messages"]),
                                   error=f"{type(answer).__name__}: {answer}"))
             continue
         usage = answer.usage_metadata or {}
@@ -61,19 +59,16 @@ def generate_outputs(settings: Settings, model_name: str, items: list[dict[str, 
     return outputs
 
 
-def _manifest_prompt(settings: Settings, model_name: str) -> str | None:
-    from ...skills.runtime import get_runtime
+def count_prompt_tokens(settings: Settings, chat: Any, messages: list[dict[str, Any]]) -> int:
+    """Tokens of the prompt `chat` (a skill chat model) sends for `messages`, as the runtime counts input_tokens."""
+    from langchain_core.messages import convert_to_messages
 
-    return None if model_name == "base" else get_runtime(settings).skill(model_name).manifest.system_prompt or None
-
-
-def count_prompt_tokens(settings: Settings, messages: list[dict[str, Any]], system_prompt: str | None) -> int:
-    """Tokens of the prompt the base model's chat template builds (what the runtime reports as input_tokens)."""
     from ...models import load_tokenizer
+    from ...skills.chat_model import to_chat_messages
 
     tokenizer = load_tokenizer(settings)
-    chat = ([{"role": "system", "content": system_prompt}] if system_prompt else []) + list(messages)
-    text = tokenizer.apply_chat_template(chat, tokenize=False, add_generation_prompt=True)
+    prompt = to_chat_messages(convert_to_messages(messages), chat.system_prompt)
+    text = tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
     return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
