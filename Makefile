@@ -7,6 +7,9 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
+# The real corpora beside the checkout (not in the repository); tests that need them skip without.
+export SKILLSTACK_CORPORA ?= $(abspath ../shared/corpora)
+SUPPORT_CSV := $(SKILLSTACK_CORPORA)/customer-support/bitext_customer_support.csv
 
 .PHONY: setup test demo demo-skills bench clean
 
@@ -30,7 +33,8 @@ demo: setup
 
 # Rebuild the bundled demo skills (generate, validate, train, evaluate); ONLY=brand-voice for one.
 demo-skills: setup
-	$(PY) -m skillstack.training.demo_skills $(if $(ONLY),--only $(ONLY))
+	$(PY) -m skillstack.training.demo_skills $(if $(ONLY),--only $(ONLY)) \
+	  $(if $(wildcard $(SUPPORT_CSV)),--support-csv $(SUPPORT_CSV))
 
 bench: setup
 	$(PY) bench/retrieval.py

@@ -79,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from skillstack.models import load_tokenizer
     from skillstack.settings import load_settings
-    from skillstack.training.datasets.tokens import context_length
-    from skillstack.training.datasets.validate import validate_file
+    from skillstack.training.data.tokens import context_length
+    from skillstack.training.data.validate import validate_file
 
     with tempfile.TemporaryDirectory() as scratch:
         path = Path(scratch) / "train.jsonl"

@@ -36,7 +36,7 @@ os.environ.setdefault("SKILLSTACK_CACHE", str(REPO / ".skillstack-test" / "cache
 from skills_fixtures import STATUS_SCHEMA, make_lora_skill  # noqa: E402
 
 from skillstack.settings import load_settings  # noqa: E402
-from skillstack.skills.backends.peft import LocalEngine  # noqa: E402
+from skillstack.skills.backends.local import LocalEngine  # noqa: E402
 from skillstack.skills.backends.requests import ChatRequest  # noqa: E402
 from skillstack.skills.structured import schema_errors  # noqa: E402
 

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ..errors import ConfigError
-from ..settings import EMBEDDED, Settings, with_overrides
+from skillstack.errors import ConfigError
+from skillstack.settings import EMBEDDED, Settings, with_overrides
 
 BACKENDS = ("torch", "onnx")
 _ONNX_EXPORT_VERSION = 1
@@ -35,7 +35,7 @@ class Embedder(Protocol):
 
 def embedding_model_name(settings: Settings) -> str:
     """The identity recorded on the collection: vectors of different models must not mix."""
-    from ..models import EMBEDDED_EMBEDDING_ID
+    from skillstack.models import EMBEDDED_EMBEDDING_ID
 
     return EMBEDDED_EMBEDDING_ID if settings.embedding_model == EMBEDDED else settings.embedding_model
 
@@ -44,7 +44,7 @@ class SentenceTransformerEmbedder:
     """sentence-transformers on torch: the reference backend."""
 
     def __init__(self, settings: Settings) -> None:
-        from ..models import load_embedder
+        from skillstack.models import load_embedder
 
         self.name = f"{embedding_model_name(settings)} (torch)"
         self.model = load_embedder(with_overrides(settings, embedding_backend="torch"))
@@ -92,7 +92,7 @@ class OnnxEmbedder:
 
 
 def _model_source(settings: Settings) -> str:
-    from ..models import embedded_embedding_dir
+    from skillstack.models import embedded_embedding_dir
 
     return str(embedded_embedding_dir()) if settings.embedding_model == EMBEDDED else settings.embedding_model
 

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DocumentError, StoreError
-from ..settings import Settings
+from skillstack.errors import DocumentError, StoreError
+from skillstack.settings import Settings
 from . import store
 from .chunking import DEFAULT_MAX_CHARS, Chunk, chunk_text
 from .embeddings import Embedder, embedding_model_name, get_embedder

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..settings import Settings
+from skillstack.settings import Settings
 from .filters import matches
 
 FORMAT_VERSION = 1

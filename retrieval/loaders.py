@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import DocumentError
+from skillstack.errors import DocumentError
 
 Loader = Callable[[Path], str]
 LOADERS: dict[str, Loader] = {}

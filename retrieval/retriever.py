@@ -10,8 +10,8 @@ import functools
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import InputError
-from ..settings import Settings
+from skillstack.errors import InputError
+from skillstack.settings import Settings
 from . import store
 from .embeddings import Embedder, embedding_model_name, get_embedder
 from .fusion import reciprocal_rank_fusion

@@ -12,8 +12,8 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError
-from ..settings import Settings
+from skillstack.errors import StoreError
+from skillstack.settings import Settings
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI

@@ -18,7 +18,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field
 
-from ..errors import InputError, OutputValidationError
+from skillstack.errors import InputError, OutputValidationError
 from .backends.requests import ChatRequest, Completion
 from .structured import parse_and_validate, schema_from
 

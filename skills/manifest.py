@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import SkillError
+from skillstack.errors import SkillError
 
 SKILL_FORMAT_VERSION = 1
 MANIFEST_FILES = ("skill.toml", "skill.json")

@@ -15,9 +15,9 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
-from ..errors import SkillError
-from ..models import base_model_id
-from ..settings import Settings
+from skillstack.errors import SkillError
+from skillstack.models import base_model_id
+from skillstack.settings import Settings
 from .manifest import MANIFEST_FILES, SkillManifest, load_manifest
 from .security import check_folder_inside, check_skill_folder
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
-from ..errors import SkillError
-from ..settings import Settings
+from skillstack.errors import SkillError
+from skillstack.settings import Settings
 from .chat_model import SkillChatModel
 from .manifest import SkillManifest
 from .registry import Discovery, Skill, discover_skills
@@ -58,7 +58,7 @@ class SkillRuntime:
         with self._lock:
             if self._batcher is None:
                 from .backends.batching import Batcher
-                from .backends.peft import LocalEngine
+                from .backends.local import LocalEngine
 
                 self._batcher = Batcher(LocalEngine(self.settings))
             return self._batcher

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from ..errors import SkillError
+from skillstack.errors import SkillError
 from .manifest import SkillManifest
 
 ADAPTER_CONFIG = "adapter_config.json"

@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import InputError, OutputValidationError, SkillError, SkillstackError
-from ..settings import Settings
+from skillstack.errors import InputError, OutputValidationError, SkillError, SkillstackError
+from skillstack.settings import Settings
 from .runtime import BASE, get_runtime
 
 

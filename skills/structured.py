@@ -11,7 +11,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..errors import OutputValidationError, SkillError
+from skillstack.errors import OutputValidationError, SkillError
 
 # Compact JSON only: with the default free whitespace a small model can pad forever.
 _WHITESPACE = r"[ ]?"

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_CORPORA = REPO.parent / "shared" / "corpora"
+# The real corpora: the Makefile passes ../shared/corpora as SKILLSTACK_CORPORA; tests needing them skip without.
+SHARED_CORPORA = Path(os.environ.get("SKILLSTACK_CORPORA") or REPO.parent / "shared" / "corpora")
 TEST_CACHE = REPO / ".skillstack-test" / "cache"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..settings import Settings
+from skillstack.settings import Settings
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
 KEEP_CHECKPOINTS = 2
@@ -31,7 +31,7 @@ def run_fingerprint(**parts: Any) -> str:
 def prepare_run_dir(settings: Settings, *, suffix: str, parts: dict[str, Any], train_file: Path,
                     validation_file: Path | None, output_dir: Path) -> Path:
     """The run folder of this exact job (created if new): same datasets, config, base and output -> same folder."""
-    from ..models import base_model_id
+    from skillstack.models import base_model_id
     from .skill_writer import file_sha256
 
     fingerprint = run_fingerprint(train=file_sha256(train_file),

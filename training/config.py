@@ -19,7 +19,7 @@ import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, Literal, TypeVar, Union
 
-from ..errors import ConfigError
+from skillstack.errors import ConfigError
 
 AUTO = "auto"
 # Learning rates that LoRA adapters of small causal LMs train well with, before the multiplier.

@@ -9,17 +9,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import TrainingError
-from ..settings import Settings
+from skillstack.errors import TrainingError
+from skillstack.settings import Settings
 from .config import DPOConfig, Hyperparameters
-from .datasets.formats import has_images
+from .data.formats import has_images
 from .skill_writer import SkillSpec
 from .trl_runs import train_with_trl, trl_arguments
 
 
 def preference_rows(examples: list[dict[str, Any]], system_prompt: str = "", *, source: str = "dataset") -> list[dict[str, Any]]:
     """OpenAI DPO examples as TRL conversational preference rows, with the skill's system prompt where none is given."""
-    from .datasets.convert import openai_to_trl
+    from .data.convert import openai_to_trl
 
     rows = []
     for line, example in enumerate(examples, start=1):

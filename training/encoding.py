@@ -12,8 +12,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import TrainingError
-from .datasets.formats import content_text, has_images
+from skillstack.errors import TrainingError
+from .data.formats import content_text, has_images
 
 
 @dataclass(frozen=True)

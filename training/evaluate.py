@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from ..settings import Settings
-from .datasets.formats import PREFERENCE, content_text, prompt_and_answer
-from .datasets.validate import validate_file
+from skillstack.errors import InputError
+from skillstack.settings import Settings
+from .data.formats import PREFERENCE, content_text, prompt_and_answer
+from .data.validate import validate_file
 from .graders import Grader, build_grader
 
 EVAL_CARD_VERSION = 1
@@ -97,8 +97,8 @@ def _generate(model: Any, prompts: list[list[tuple[str, str]]], label: str, prog
 def _rag_replies(settings: Settings, retriever: Any, prompts: list[list[tuple[str, str]]], progress: bool) -> list[str]:
     from tqdm import tqdm
 
-    from ..retrieval.answer import answer_question
-    from ..skills.runtime import chat_model
+    from skillstack.retrieval.answer import answer_question
+    from skillstack.skills.runtime import chat_model
 
     model = chat_model(settings, "base", temperature=0.0)
     replies = []
@@ -125,7 +125,7 @@ def record_eval(folder: Path, card: dict[str, Any], report: str, *, summary: dic
 
     Every eval card goes through here: `skillstack eval`'s grader cards and the demo skills' metric cards.
     """
-    from ..skills.manifest import load_manifest, write_manifest
+    from skillstack.skills.manifest import load_manifest, write_manifest
     from .skill_writer import toml_safe
 
     for name, content in ((EVAL_CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False) + "\n"), (EVAL_REPORT_FILE, report)):
@@ -146,7 +146,7 @@ def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_
                    against: tuple[str, ...] = ("base",), limit: int | None = None, max_tokens: int | None = None,
                    progress: bool = True, write: bool = True) -> EvalCard:
     """Grade the skill and each system in `against` (base is always included) on the held-out file."""
-    from ..skills.runtime import chat_model, get_runtime
+    from skillstack.skills.runtime import chat_model, get_runtime
 
     unknown = set(against) - set(SYSTEMS[1:])
     if unknown:
@@ -162,7 +162,7 @@ def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_
     grader = build_grader(grader_spec, settings=settings)
     retriever = None
     if "rag" in against:  # opened before any generation, so a missing store fails fast
-        from ..retrieval.retriever import Retriever
+        from skillstack.retrieval.retriever import Retriever
 
         retriever = Retriever(settings)
     examples = report.items[:limit] if limit else report.items

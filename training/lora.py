@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from ..errors import TrainingError
-from ..models import base_model_id, base_model_source, load_tokenizer
-from ..settings import Settings
+from skillstack.errors import TrainingError
+from skillstack.models import base_model_id, base_model_source, load_tokenizer
+from skillstack.settings import Settings
 from .config import TrainingConfig, auto_threads
 
 

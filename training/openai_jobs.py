@@ -15,10 +15,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendError, ConfigError, DatasetError, TrainingError
-from ..settings import Settings
-from .datasets.formats import CHAT, PREFERENCE, REINFORCEMENT
-from .datasets.validate import validate_file
+from skillstack.errors import BackendError, ConfigError, DatasetError, TrainingError
+from skillstack.settings import Settings
+from .data.formats import CHAT, PREFERENCE, REINFORCEMENT
+from .data.validate import validate_file
 
 METHODS = {"supervised": CHAT, "dpo": PREFERENCE, "reinforcement": REINFORCEMENT}
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -185,7 +185,7 @@ def write_openai_skill(settings: Settings, job: dict[str, Any], *, name: str | N
                        kind: str = "other", system_prompt: str = "", routing_examples: list[str] | None = None,
                        events: list[dict[str, Any]] | None = None, skills_dir: Path | None = None) -> Path:
     """Write a skill folder (backend "openai") for a succeeded job; returns the folder."""
-    from ..skills.manifest import SkillManifest, write_manifest
+    from skillstack.skills.manifest import SkillManifest, write_manifest
     from .skill_writer import toml_safe
 
     if job.get("status") != "succeeded" or not job.get("fine_tuned_model"):

@@ -10,10 +10,10 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from ..errors import ConfigError, TrainingError
-from ..settings import Settings
+from skillstack.errors import ConfigError, TrainingError
+from skillstack.settings import Settings
 from .config import Hyperparameters, RFTConfig
-from .datasets.formats import content_text, has_images
+from .data.formats import content_text, has_images
 from .skill_writer import SkillSpec
 from .trl_runs import train_with_trl, trl_arguments
 

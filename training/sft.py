@@ -19,9 +19,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..errors import TrainingError
-from ..models import load_tokenizer
-from ..settings import Settings
+from skillstack.errors import TrainingError
+from skillstack.models import load_tokenizer
+from skillstack.settings import Settings
 from .checkpoints import LoopState, latest_checkpoint, load_checkpoint, prepare_run_dir, save_adapter, save_checkpoint
 from .config import Hyperparameters, SFTConfig, resolve_hyperparameters
 from .encoding import EncodedExample, collate, encode_examples, length_grouped_batches

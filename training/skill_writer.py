@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConfigError, TrainingError
-from ..settings import Settings
+from skillstack.errors import ConfigError, TrainingError
+from skillstack.settings import Settings
 from .config import Hyperparameters, TrainingConfig
 from .metrics import plot_loss_curve, summarize
 
@@ -62,7 +62,7 @@ def write_skill(folder: Path, manifest: Any, adapter_dir: Path | None, *, metric
     `report` is the TRAINING.md text; `extra_files` maps names in the folder to files to copy
     (a JSON Schema, for instance). An existing folder is replaced only once the new one is complete.
     """
-    from ..skills.manifest import write_manifest
+    from skillstack.skills.manifest import write_manifest
 
     folder = folder.expanduser().resolve()
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -133,7 +133,7 @@ class SkillSpec:
 
     def check(self) -> None:
         """Refuse a bad name or json-without-schema before any training time is spent."""
-        from ..skills.manifest import NAME_PATTERN
+        from skillstack.skills.manifest import NAME_PATTERN
 
         if not NAME_PATTERN.match(self.suffix) or self.suffix == "base":
             raise ConfigError(f"suffix {self.suffix!r} is not a valid skill name: use lowercase letters, digits, "
@@ -146,8 +146,8 @@ def finish_skill(settings: Settings, spec: SkillSpec, *, output_dir: Path, adapt
                  hyperparameters: Hyperparameters, train_file: Path, validation_file: Path | None, n_examples: int,
                  metrics: list[dict[str, Any]], notes: list[str] | None = None, run: dict[str, Any] | None = None) -> Path:
     """Manifest with provenance, adapter, report and metrics as one skill folder (what every trainer ends with)."""
-    from ..models import base_model_id
-    from ..skills.manifest import SkillManifest
+    from skillstack.models import base_model_id
+    from skillstack.skills.manifest import SkillManifest
 
     base = base_model_id(settings)
     ident = model_id(base, spec.suffix)

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
-from ..settings import Settings
+from skillstack.settings import Settings
 from .checkpoints import prepare_run_dir, save_adapter
 from .config import Hyperparameters, TrainingConfig, resolve_hyperparameters
 from .inputs import load_training_examples

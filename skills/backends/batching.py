@@ -13,7 +13,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from .peft import LocalEngine
+from .local import LocalEngine
 from .requests import ChatRequest, Completion
 
 MAX_BATCH = 16

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import BackendError, SkillError
-from ...settings import Settings
-from ..manifest import SkillManifest
+from skillstack.errors import BackendError, SkillError
+from skillstack.settings import Settings
+from skillstack.skills.manifest import SkillManifest
 from .requests import ChatRequest, Completion, stream_with_stop
 
 # Local OpenAI-compatible servers usually ignore the key, but the SDK insists on one.

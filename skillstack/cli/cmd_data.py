@@ -18,8 +18,8 @@ NO_TOKENS_OPTION = typer.Option(False, "--no-tokens", help="Skip token counting 
 def _tokenizer(ctx: typer.Context, skip: bool) -> Any:
     if skip:
         return None
-    from ..errors import ConfigError, SkillstackError
-    from ..models import load_tokenizer
+    from skillstack.errors import ConfigError, SkillstackError
+    from skillstack.models import load_tokenizer
 
     settings = settings_from(ctx)
     try:
@@ -52,7 +52,7 @@ def validate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Check every line; exit 1 when the dataset has errors, 0 when it is usable."""
-    from ..training.datasets.validate import validate_file
+    from skillstack.training.data.validate import validate_file
 
     report = validate_file(file, tokenizer=_tokenizer(ctx, no_tokens), max_tokens=max_tokens, truncate=truncate,
                            validation_path=validation, format=format).to_dict()
@@ -65,7 +65,7 @@ def validate(
 def stats(ctx: typer.Context, file: Path = typer.Argument(..., help="JSONL dataset."), no_tokens: bool = NO_TOKENS_OPTION,
           as_json: bool = JSON_OPTION) -> None:
     """Examples, roles, assistant turns and a token histogram (base model tokenizer)."""
-    from ..training.datasets.stats import dataset_stats
+    from skillstack.training.data.stats import dataset_stats
 
     result = dataset_stats(file, tokenizer=_tokenizer(ctx, no_tokens))
 
@@ -90,7 +90,7 @@ def split(file: Path = typer.Argument(..., help="JSONL dataset."),
           validation_fraction: float = typer.Option(0.1, "--validation-fraction", help="Share held out for validation."),
           seed: int = typer.Option(0, "--seed", help="Shuffle seed."), as_json: bool = JSON_OPTION) -> None:
     """Shuffle and split into train/validation files (duplicates dropped, so no overlap)."""
-    from ..training.datasets.stats import split_file
+    from skillstack.training.data.stats import split_file
 
     result = split_file(file, train_out, validation_out, validation_fraction=validation_fraction, seed=seed)
     emit(result, as_json, lambda r: f"{r['train']} train -> {train_out}, {r['validation']} validation -> {validation_out}")
@@ -101,7 +101,7 @@ def dedupe(file: Path = typer.Argument(..., help="JSONL dataset."),
            output: Path = typer.Option(..., "--output", "-o", help="Where the deduplicated file goes (may be FILE itself)."),
            as_json: bool = JSON_OPTION) -> None:
     """Drop repeated examples, keeping the first of each."""
-    from ..training.datasets.stats import dedupe_file
+    from skillstack.training.data.stats import dedupe_file
 
     result = dedupe_file(file, output)
     emit(result, as_json, lambda r: f"kept {r['kept']}, removed {r['removed']} duplicate(s) -> {output}")
@@ -113,7 +113,7 @@ def convert(file: Path = typer.Argument(..., help="Source JSONL."),
             to: str = typer.Option(..., "--to", help="openai (from TRL rows), trl, or trl-prompt-completion (from OpenAI rows)."),
             as_json: bool = JSON_OPTION) -> None:
     """Convert between OpenAI fine-tuning files and TRL datasets."""
-    from ..training.datasets.convert import convert_file
+    from skillstack.training.data.convert import convert_file
 
     rows = convert_file(file, output, to=to)
     emit({"rows": rows, "output": str(output), "to": to}, as_json, lambda r: f"wrote {r['rows']} rows ({to}) -> {output}")
@@ -134,8 +134,8 @@ def generate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Synthetic chat examples from a template or a teacher model, deduplicated and validated."""
-    from ..errors import InputError
-    from ..training.datasets import generate as gen
+    from skillstack.errors import InputError
+    from skillstack.training.data import generate as gen
 
     if (template is None) == (prompts is None):
         raise InputError("pass exactly one of --template FILE or --prompts FILE")

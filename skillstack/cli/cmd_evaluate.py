@@ -22,8 +22,8 @@ def evaluate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Grade the skill and its baselines; write eval_card.json + EVAL.md; promote the skill only if it beats base."""
-    from ..training.evaluate import evaluate_skill
-    from ..training.graders import load_grader_spec
+    from skillstack.training.evaluate import evaluate_skill
+    from skillstack.training.graders import load_grader_spec
 
     card = evaluate_skill(settings_from(ctx), skill, data, load_grader_spec(grader),
                           against=tuple(s.strip() for s in against.split(",") if s.strip()), limit=limit,

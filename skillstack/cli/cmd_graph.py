@@ -14,10 +14,10 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import InputError, SkillstackError
+from skillstack.errors import InputError, SkillstackError
+from skillstack.demo import demo_path
 from .common import INPUT_OPTION, JSON_OPTION, emit_results, read_inputs, settings_from
 
-DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 
 
 def _human_route(decision: dict[str, Any]) -> str:
@@ -113,8 +113,8 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
         ctx: typer.Context,
-        docs: Path = typer.Option(DEMO_DIR / "docs", "--docs", help="Documents to ingest for the demo."),
-        tasks: Path = typer.Option(DEMO_DIR / "tasks.jsonl", "--tasks", help="Demo tasks: one {\"text\", \"route\", \"skill\"} per line."),
+        docs: Path = typer.Option(demo_path("docs"), "--docs", help="Documents to ingest for the demo."),
+        tasks: Path = typer.Option(demo_path("tasks.jsonl"), "--tasks", help="Demo tasks: one {\"text\", \"route\", \"skill\"} per line."),
         demo_home: Optional[Path] = typer.Option(None, "--demo-home", help="Home for the demo store; default HOME/demo."),
         max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap every generation (default: each skill's own)."),
     ) -> None:

@@ -7,7 +7,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import InputError
+from skillstack.errors import InputError
 from .common import JSON_OPTION, emit, settings_from
 
 jobs_app = typer.Typer(help="OpenAI fine-tuning jobs: files are validated locally before any upload.", no_args_is_help=True)
@@ -34,7 +34,7 @@ def _job_line(job: dict[str, Any]) -> str:
 
 def _finish(settings: Any, job: dict[str, Any], write_skill: bool, name: Optional[str], result: dict[str, Any]) -> None:
     if write_skill and job["status"] == "succeeded":
-        from ..training.openai_jobs import job_events, write_openai_skill
+        from skillstack.training.openai_jobs import job_events, write_openai_skill
 
         result["skill"] = str(write_openai_skill(settings, job, name=name, events=job_events(settings, job["id"])))
 
@@ -59,8 +59,8 @@ def create(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Validate, upload and start a fine-tuning job."""
-    from ..training.graders import load_grader_spec
-    from ..training.openai_jobs import JobConfig, create_job, wait_for_job
+    from skillstack.training.graders import load_grader_spec
+    from skillstack.training.openai_jobs import JobConfig, create_job, wait_for_job
 
     settings = settings_from(ctx)
     config = JobConfig(model=model, method=method, suffix=suffix, seed=seed,
@@ -88,7 +88,7 @@ def status(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (f
            name: Optional[str] = typer.Option(None, "--name", help="Skill name (default: the job's suffix)."),
            as_json: bool = JSON_OPTION) -> None:
     """Show a job's status (and fine-tuned model when done)."""
-    from ..training.openai_jobs import get_job
+    from skillstack.training.openai_jobs import get_job
 
     settings = settings_from(ctx)
     job = get_job(settings, job_id)
@@ -100,7 +100,7 @@ def status(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (f
 @jobs_app.command("events")
 def events(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id."), as_json: bool = JSON_OPTION) -> None:
     """A job's events, oldest first, with train/valid loss per step."""
-    from ..training.openai_jobs import job_events, loss_curve
+    from skillstack.training.openai_jobs import job_events, loss_curve
 
     found = job_events(settings_from(ctx), job_id)
     emit({"events": found, "loss": loss_curve(found)}, as_json, lambda r: "\n".join(_event_line(e) for e in r["events"]))
@@ -110,7 +110,7 @@ def events(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id.")
 def list_(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="Most jobs to show, newest first."),
           as_json: bool = JSON_OPTION) -> None:
     """Recent fine-tuning jobs."""
-    from ..training.openai_jobs import list_jobs
+    from skillstack.training.openai_jobs import list_jobs
 
     jobs = list_jobs(settings_from(ctx), limit=limit)
     emit({"jobs": jobs}, as_json, lambda r: "\n".join(_job_line(j) for j in r["jobs"]) or "no jobs")

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from ..errors import InputError
+from skillstack.errors import InputError
 from .common import INPUT_OPTION, JSON_OPTION, emit, emit_results, read_inputs, settings_from
 
 MODE_OPTION = typer.Option("hybrid", "--mode", help="hybrid (dense + BM25, fused by RRF), dense or lexical.")

@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 
 import typer
 
-from ..errors import ConfigError
+from skillstack.errors import ConfigError
 from .common import JSON_OPTION, emit, settings_from
 
 train_app = typer.Typer(help="Train a LoRA skill on the base model: sft (chat), dpo (preference pairs), rft (graders).",
@@ -58,7 +58,7 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
 
 def build_run(method: str, file_data: dict[str, Any], flags: dict[str, Any], origin: str) -> tuple[Any, dict[str, Any]]:
     """(method config, skill keyword arguments) from a config file's data overridden by flags (None = unset)."""
-    from ..training.config import CONFIG_CLASSES, config_from_mapping
+    from skillstack.training.config import CONFIG_CLASSES, config_from_mapping
 
     data = dict(file_data)
     skill = data.pop("skill", {})
@@ -83,14 +83,14 @@ def build_run(method: str, file_data: dict[str, Any], flags: dict[str, Any], ori
 
 def trainer(method: str) -> Callable[..., Path]:
     if method == "sft":
-        from ..training.sft import train_sft
+        from skillstack.training.sft import train_sft
 
         return train_sft
     if method == "dpo":
-        from ..training.dpo import train_dpo
+        from skillstack.training.dpo import train_dpo
 
         return train_dpo
-    from ..training.rft import train_rft
+    from skillstack.training.rft import train_rft
 
     return train_rft
 
@@ -142,7 +142,7 @@ def _make_command(method: str) -> Callable[..., None]:
         folder = output or settings.user_skills_dir / skill["suffix"]
         result_folder = trainer(method)(settings, train_file, output_dir=folder, config=config,
                                         validation_file=validation_file, progress=not no_progress, **skill)
-        from ..skills.manifest import load_manifest
+        from skillstack.skills.manifest import load_manifest
 
         manifest = load_manifest(result_folder)
         emit({"skill": str(result_folder), "name": manifest.name, "model_id": manifest.provenance.get("model_id"),

@@ -13,8 +13,8 @@ from typing import Any
 
 import typer
 
-from ..errors import InputError
-from ..settings import Settings, load_settings
+from skillstack.errors import InputError
+from skillstack.settings import Settings, load_settings
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
 INPUT_OPTION = typer.Option(None, "--input", help="Batch mode: a JSONL file with one {\"text\": ...} per line; prints one JSON result per line.")

@@ -14,7 +14,7 @@ from typing import Optional
 import click
 import typer
 
-from ..errors import SkillstackError
+from skillstack.errors import SkillstackError
 
 # The command modules, in the order their commands appear in --help.
 COMMAND_MODULES = ("retrieval", "skills", "data", "train", "evaluate", "jobs", "graph")

@@ -7,9 +7,9 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from skillstack.skills.registry import discover_skills
-from skillstack.training.demo_skills import DEMO_SKILLS, SUPPORT_CSV, brand_voice, status_json
-from skillstack.training.demo_skills.build import BUNDLED_DIR, HELDOUT, write_datasets
+from skillstack.skills.registry import BUNDLED_DIR, discover_skills
+from skillstack.training.demo_skills import DEMO_SKILLS, brand_voice, status_json
+from skillstack.training.demo_skills.build import HELDOUT, write_datasets
 from skillstack.training.demo_skills.evaluation import generate_outputs
 from skillstack.training.skill_writer import file_sha256
 
@@ -39,13 +39,13 @@ def test_bundled_demo_skills_are_discovered_with_provenance_and_small_adapters(d
     assert discovered.skills["agent-status-json"].schema["$schema"].endswith("2020-12/schema")
 
 
-def test_regenerating_a_demo_dataset_reproduces_the_trained_one(discovered, tmp_path):
+def test_regenerating_a_demo_dataset_reproduces_the_trained_one(discovered, tmp_path, request):
     for name, demo in DEMO_SKILLS.items():
         provenance = discovered.skills[name].manifest.provenance
         used_corpus = provenance["dataset_generator"].get("corpus") is not None
-        if used_corpus and not SUPPORT_CSV.exists():
-            continue  # trained on ../shared's real messages, which this checkout lacks
-        train, held, _ = write_datasets(demo, tmp_path, corpus_csv=SUPPORT_CSV if used_corpus else None)
+        # trained on ../shared's real messages: the support_csv fixture skips when this checkout lacks them
+        corpus = request.getfixturevalue("support_csv") if used_corpus else None
+        train, held, _ = write_datasets(demo, tmp_path, corpus_csv=corpus)
         assert file_sha256(train) == provenance["dataset_sha256"], name
         assert held.read_bytes() == (BUNDLED_DIR / name / HELDOUT).read_bytes(), name
 

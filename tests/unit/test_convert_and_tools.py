@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 from skillstack.cli.main import main
-from skillstack.training.datasets.convert import openai_to_trl, trl_to_openai
-from skillstack.training.datasets.formats import (detect_format, is_chat_example, is_preference_example,
+from skillstack.training.data.convert import openai_to_trl, trl_to_openai
+from skillstack.training.data.formats import (detect_format, is_chat_example, is_preference_example,
                                                   is_reinforcement_example)
-from skillstack.training.datasets.validate import validate_file
+from skillstack.training.data.validate import validate_file
 
 CHAT = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"},
                      {"role": "assistant", "content": "hello", "weight": 1}]}

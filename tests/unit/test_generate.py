@@ -9,7 +9,7 @@ import pytest
 from fakes.openai_cloud import BASE_REPLY, FakeOpenAICloud
 
 from skillstack.cli.main import main
-from skillstack.training.datasets.generate import fill, from_template, write_generated
+from skillstack.training.data.generate import fill, from_template, write_generated
 
 TEMPLATE = {"system": "You are a courier.", "slots": {"item": ["parcel", "letter"], "city": ["Paris", "Lyon", "Nice"]},
             "examples": [{"user": "Where is my {item} to {city}?", "assistant": "Your {item} to {city} is on its way."},

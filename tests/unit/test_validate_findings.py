@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from skillstack.training.datasets.findings import CODES
-from skillstack.training.datasets.validate import validate_file
+from skillstack.training.data.findings import CODES
+from skillstack.training.data.validate import validate_file
 
 
 def chat(i: int, **extra) -> dict:

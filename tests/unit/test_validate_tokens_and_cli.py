@@ -9,7 +9,7 @@ import pytest
 
 from skillstack.cli.main import main
 from skillstack.errors import DatasetError
-from skillstack.training.datasets.validate import load_examples, validate_file
+from skillstack.training.data.validate import load_examples, validate_file
 
 
 def write(path: Path, examples: list[dict]) -> Path:

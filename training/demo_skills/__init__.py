@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 from . import brand_voice, legal, status_json
 
-# The customer-support corpus beside the checkout (../shared); brand-voice falls back to built-in prompts without it.
-SUPPORT_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "corpora" / "customer-support" / "bitext_customer_support.csv"
 # Modest LoRA on attention and the MLP's up/down projections: r=8 keeps each adapter under 8 MB in float32.
 TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"]
 
@@ -106,4 +104,4 @@ register_demo_skill(DemoSkill(
     max_tokens=256, n_train=120, n_heldout=12, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
 ))
 
-__all__ = ["DEMO_SKILLS", "SUPPORT_CSV", "Baseline", "DemoSkill", "register_demo_skill"]
+__all__ = ["DEMO_SKILLS", "Baseline", "DemoSkill", "register_demo_skill"]

@@ -18,8 +18,8 @@ def main(
     only: Optional[list[str]] = typer.Option(None, "--only", help="Build only this demo skill (repeatable)."),
     dest: Optional[Path] = typer.Option(None, "--dest", help="Where skill folders go; default the package's skills/bundled/."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Where generated datasets go; default $SKILLSTACK_HOME/datasets/demo-skills."),
-    support_csv: Optional[Path] = typer.Option(None, "--support-csv", help="Bitext customer-support CSV for brand-voice prompts; default ../shared/corpora/customer-support."),
-    no_corpus: bool = typer.Option(False, "--no-corpus", help="Use only built-in prompts for brand-voice (no ../shared corpus)."),
+    support_csv: Optional[Path] = typer.Option(None, "--support-csv", help="Bitext customer-support CSV for brand-voice prompts (the Makefile passes ../shared's); without it, built-in prompts."),
+    no_corpus: bool = typer.Option(False, "--no-corpus", help="Use only built-in prompts for brand-voice, even if --support-csv is given."),
     evaluate: bool = typer.Option(True, "--eval/--no-eval", help="Write the eval card against the base model."),
     eval_only: bool = typer.Option(False, "--eval-only", help="Only (re)write the eval card of the already-built skill folders."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads for evaluation (0: torch's default; 1 is fastest on a busy shared machine)."),
@@ -29,10 +29,11 @@ def main(
     import json
     import sys
 
-    from ...errors import SkillstackError
-    from ...settings import load_settings
-    from . import DEMO_SKILLS, SUPPORT_CSV
-    from .build import BUNDLED_DIR, build_demo_skill, evaluate_built
+    from skillstack.errors import SkillstackError
+    from skillstack.settings import load_settings
+    from . import DEMO_SKILLS
+    from skillstack.skills.registry import BUNDLED_DIR
+    from .build import build_demo_skill, evaluate_built
 
     try:
         unknown = sorted(set(only or []) - set(DEMO_SKILLS))
@@ -43,7 +44,7 @@ def main(
             import torch
 
             torch.set_num_threads(threads)
-        corpus = None if no_corpus else (support_csv or SUPPORT_CSV)
+        corpus = None if no_corpus else support_csv
         for name in only or list(DEMO_SKILLS):
             if eval_only:
                 card = evaluate_built(settings, DEMO_SKILLS[name], dest or BUNDLED_DIR)

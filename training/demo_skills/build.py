@@ -14,11 +14,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ...errors import DatasetError
-from ...settings import Settings
+from skillstack.errors import DatasetError
+from skillstack.settings import Settings
+from skillstack.skills.registry import BUNDLED_DIR
 from . import DemoSkill
 
-BUNDLED_DIR = Path(__file__).resolve().parents[2] / "skills" / "bundled"
 HELDOUT = "heldout.jsonl"
 DATA_LICENSE = "DATA-LICENSE.txt"
 REBUILD_COMMAND = "make demo-skills ONLY={name}"
@@ -29,7 +29,7 @@ def write_datasets(skill: DemoSkill, data_dir: Path, *, corpus_csv: Path | None)
 
     Returns (train path, heldout path, generator provenance).
     """
-    from ..datasets.jsonl import write_jsonl
+    from skillstack.training.data.jsonl import write_jsonl
 
     train, heldout, provenance = skill.generate_data(corpus_csv)
     folder = data_dir / skill.name
@@ -45,8 +45,8 @@ def write_datasets(skill: DemoSkill, data_dir: Path, *, corpus_csv: Path | None)
 
 def validate_datasets(settings: Settings, train_path: Path, heldout_path: Path) -> dict[str, Any]:
     """Run the project's validator (token limits with the base tokenizer); DatasetError on any error."""
-    from ...models import load_tokenizer
-    from ..datasets.validate import validate_file
+    from skillstack.models import load_tokenizer
+    from skillstack.training.data.validate import validate_file
 
     reports = {}
     for path in (train_path, heldout_path):
@@ -70,10 +70,10 @@ def ship_data_license(corpus_csv: Path, folder: Path, generator: dict[str, Any])
 def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, dest_root: Path = BUNDLED_DIR,
                      corpus_csv: Path | None = None, evaluate: bool = True, progress: bool = True) -> Path:
     """Generate, validate, train (train_sft), ship the held-out set and write the eval card; returns the skill folder."""
-    from ...skills.manifest import load_manifest, write_manifest
-    from ..config import SFTConfig, config_from_mapping
-    from ..sft import train_sft
-    from ..skill_writer import toml_safe
+    from skillstack.skills.manifest import load_manifest, write_manifest
+    from skillstack.training.config import SFTConfig, config_from_mapping
+    from skillstack.training.sft import train_sft
+    from skillstack.training.skill_writer import toml_safe
 
     corpus = corpus_csv if skill.uses_corpus and corpus_csv is not None and corpus_csv.exists() else None
     train_path, heldout_path, generator = write_datasets(skill, data_dir, corpus_csv=corpus)
@@ -96,7 +96,7 @@ def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, de
 
 def evaluate_built(settings: Settings, skill: DemoSkill, dest_root: Path = BUNDLED_DIR) -> dict[str, Any]:
     """Write the eval card of the skill folder dest_root/<name> (skill versus base model on its held-out set)."""
-    from ...settings import with_overrides
+    from skillstack.settings import with_overrides
     from .evaluation import evaluate_demo_skill
 
     if dest_root.resolve() != BUNDLED_DIR:  # the runtime must find the folder; bundled skills are always found
@@ -104,4 +104,4 @@ def evaluate_built(settings: Settings, skill: DemoSkill, dest_root: Path = BUNDL
     return evaluate_demo_skill(settings, skill, dest_root / skill.name)
 
 
-__all__ = ["BUNDLED_DIR", "HELDOUT", "build_demo_skill", "evaluate_built", "validate_datasets", "write_datasets"]
+__all__ = ["HELDOUT", "build_demo_skill", "evaluate_built", "validate_datasets", "write_datasets"]

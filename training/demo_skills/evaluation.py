@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ...settings import Settings
+from skillstack.settings import Settings
 from . import Baseline, DemoSkill
 
 EVAL_OUTPUTS = "eval_outputs.jsonl"
@@ -38,7 +38,7 @@ def generate_outputs(settings: Settings, model_name: str, items: list[dict[str, 
 
     A JSON answer that fails its schema after the runtime's retries comes back as an Output with the error.
     """
-    from ...skills.runtime import chat_model
+    from skillstack.skills.runtime import chat_model
 
     overrides: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.0}
     if system_prompt is not None:
@@ -63,8 +63,8 @@ def count_prompt_tokens(settings: Settings, chat: Any, messages: list[dict[str, 
     """Tokens of the prompt `chat` (a skill chat model) sends for `messages`, as the runtime counts input_tokens."""
     from langchain_core.messages import convert_to_messages
 
-    from ...models import load_tokenizer
-    from ...skills.chat_model import to_chat_messages
+    from skillstack.models import load_tokenizer
+    from skillstack.skills.chat_model import to_chat_messages
 
     tokenizer = load_tokenizer(settings)
     prompt = to_chat_messages(convert_to_messages(messages), chat.system_prompt)
@@ -89,8 +89,8 @@ def _baseline_outputs(settings: Settings, skill: DemoSkill, baseline: Baseline, 
 def evaluate_demo_skill(settings: Settings, skill: DemoSkill, folder: Path, *, items: list[dict[str, Any]] | None = None
                         ) -> dict[str, Any]:
     """Score the skill and each baseline on the held-out set; write the eval card into folder and return it."""
-    from ..datasets.jsonl import write_jsonl
-    from ..evaluate import record_eval
+    from skillstack.training.data.jsonl import write_jsonl
+    from skillstack.training.evaluate import record_eval
 
     items = items if items is not None else [json.loads(line) for line in (folder / "heldout.jsonl").read_text().splitlines()]
     runs = {SKILL_LABEL: generate_outputs(settings, skill.name, items, max_tokens=skill.max_tokens)}

@@ -22,12 +22,10 @@ from typing import Any
 from skillstack.agents.lawyer import articles_for_prompt, check_citations, cited_articles
 from skillstack.agents.prompts import IRAC_SYSTEM, legal_reasoner_messages
 
-from ...errors import DatasetError
+from skillstack.errors import DatasetError
 
 NAME = "legal-reasoner"
 SYSTEM_PROMPT = IRAC_SYSTEM
-REPO = Path(__file__).resolve().parents[2]
-DEMO_DOCS = REPO / "demo" / "docs"
 CODE_FILES = ("northwind-code-tenancy.md", "northwind-code-data.html")
 ROUTING_EXAMPLES = [
     "Analyse this case: my landlord kept my whole deposit for five weeks without any list of deductions. Was that lawful?",
@@ -255,11 +253,14 @@ HELDOUT_TENANTS = ["Nora Kim", "Ivan Petrov", "Amal Saleh", "Kofi Mensah"]
 
 
 @functools.cache
-def code_hits(docs: Path = DEMO_DOCS) -> tuple[dict[str, Any], ...]:
+def code_hits(docs: Path | None = None) -> tuple[dict[str, Any], ...]:
     """The Code's article chunks as retrieved hits (Hit.to_dict() shape), read with the project's loaders and chunker."""
     from skillstack.retrieval.chunking import chunk_text
     from skillstack.retrieval.loaders import load_document
 
+    from skillstack.demo import demo_path
+
+    docs = docs or demo_path("docs")
     hits = []
     for name in CODE_FILES:
         path = docs / name

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from ...settings import Settings
+    from skillstack.settings import Settings
 
 _TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -127,6 +127,6 @@ def common_fields(spec: dict[str, Any]) -> dict[str, Any]:
 
 def load_grader_spec(path: Path) -> dict[str, Any]:
     """A grader spec from a JSON file (OpenAI's grader JSON, as given to `skillstack eval --grader`)."""
-    from ..datasets.jsonl import read_json_object
+    from skillstack.training.data.jsonl import read_json_object
 
     return read_json_object(path, "grader spec")

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 from .base import BuildContext, Grader, common_fields, field_of, register_grader
 from .templates import check_template, render
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 from .base import BuildContext
 from .templates import check_template, render
 
@@ -39,7 +39,7 @@ def check_prompt(spec: dict[str, Any]) -> list[dict[str, str]]:
 def _is_local(model: str, context: BuildContext) -> bool:
     if model == "base":
         return True
-    from ...skills.runtime import get_runtime
+    from skillstack.skills.runtime import get_runtime
 
     return context.settings is not None and model in get_runtime(context.settings).discovery().skills
 
@@ -54,7 +54,7 @@ def resolve_chat_model(model: str, context: BuildContext, sampling: dict[str, An
     params = {"temperature": float(sampling.get("temperature", 0.0)),
               "max_tokens": int(sampling.get("max_completions_tokens", sampling.get("max_tokens", JUDGE_MAX_TOKENS)))}
     if context.settings is not None and _is_local(model, context):
-        from ...skills.runtime import chat_model
+        from skillstack.skills.runtime import chat_model
 
         judge = chat_model(context.settings, model, **params)
     elif os.environ.get("OPENAI_API_KEY"):

@@ -10,7 +10,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 from .base import BuildContext, Grader, build_grader, common_fields, field_of, register_grader
 
 FUNCTIONS = {"min": min, "max": max, "abs": abs, "floor": math.floor, "ceil": math.ceil,

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 from .base import BuildContext, Grader, common_fields, field_of, register_grader
 
 DEFAULT_TIMEOUT_S = 10.0

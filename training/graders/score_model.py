@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 from .base import BuildContext, Grader, common_fields, field_of, register_grader
 from .judges import ask, check_prompt, resolve_chat_model
 

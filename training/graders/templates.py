@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from ...errors import ConfigError, DatasetError
+from skillstack.errors import ConfigError, DatasetError
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*\}\}")
 ROOTS = ("item", "sample")

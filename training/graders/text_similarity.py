@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ...errors import ConfigError
+from skillstack.errors import ConfigError
 from .base import BuildContext, Grader, common_fields, field_of, register_grader
 from .templates import check_template, render
 
@@ -63,7 +63,7 @@ def _cosine(context: BuildContext) -> Callable[[str, str], float]:
     settings = context.settings
 
     def score(text: str, reference: str) -> float:
-        from ...retrieval.embeddings import get_embedder
+        from skillstack.retrieval.embeddings import get_embedder
 
         first, second = get_embedder(settings).embed([text, reference])
         return float(first @ second)

@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ...errors import SkillError
-from ...models import base_model_id, base_model_source
-from ...settings import Settings
-from ..structured import json_constraint
+from skillstack.errors import SkillError
+from skillstack.models import base_model_id, base_model_source
+from skillstack.settings import Settings
+from skillstack.skills.structured import json_constraint
 from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
 
 BASE_ADAPTER = "__base__"

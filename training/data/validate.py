@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ...errors import DatasetError, InputError
+from skillstack.errors import DatasetError, InputError
 from .checks import check_example
 from .findings import Finding
 from .formats import FORMATS, detect_format

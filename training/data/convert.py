@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...errors import DatasetError
+from skillstack.errors import DatasetError
 from .jsonl import read_jsonl, write_jsonl
 from .validate import load_examples
 

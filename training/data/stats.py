@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from ...errors import InputError
+from skillstack.errors import InputError
 from .formats import example_messages, has_images
 from .jsonl import write_jsonl
 from .tokens import context_length

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import InputError
+from skillstack.errors import InputError
 from .findings import Finding
 
 # Base64 images make lines large; past this a line is refused rather than loaded (hostile input).

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ...errors import InputError
+from skillstack.errors import InputError
 from .checks import check_example
 from .formats import CHAT
 from .jsonl import read_json_object, read_jsonl, write_jsonl
@@ -91,8 +91,8 @@ def from_teacher(prompts: list[str], answer: Callable[[list[list[tuple[str, str]
 
 def teacher_from_model(settings: Any, model: str, *, temperature: float = 0.0, max_tokens: int = 256) -> Callable:
     """A batch answer function over "base", a local skill, or an OpenAI model name."""
-    from ..graders.base import BuildContext
-    from ..graders.judges import resolve_chat_model
+    from skillstack.training.graders.base import BuildContext
+    from skillstack.training.graders.judges import resolve_chat_model
 
     chat = resolve_chat_model(model, BuildContext(settings=settings), {"temperature": temperature, "max_tokens": max_tokens})
 
