@@ -11,7 +11,7 @@ export TOKENIZERS_PARALLELISM := false
 export SKILLSTACK_CORPORA ?= $(abspath ../shared/corpora)
 SUPPORT_CSV := $(SKILLSTACK_CORPORA)/customer-support/bitext_customer_support.csv
 
-.PHONY: setup test demo demo-skills bench clean
+.PHONY: setup test demo demo-skills bench bench-quality clean
 
 setup: $(STAMP)
 
@@ -38,6 +38,10 @@ demo-skills: setup
 
 bench: setup
 	$(PY) bench/retrieval.py
+
+# Tuning sets vs unseen sets, side by side (needs ../shared/corpora/gdpr).
+bench-quality: setup
+	$(PY) bench/quality.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
