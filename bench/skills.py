@@ -162,13 +162,11 @@ def bench_mixed(engine: LocalEngine, skills: dict[str, Path], base_id: str, max_
 def bench_decode(engine: LocalEngine, settings, prompts: list[str], max_tokens: int) -> dict[str, float]:
     """Plain transformers generate, one prompt at a time (baseline) vs the skill path's merged batch."""
     import torch
-    from transformers import AutoModelForCausalLM
 
-    from skillstack.models import base_model_source
+    from skillstack.models import load_base_model
 
-    source, kwargs = base_model_source(settings)
     # A separate plain copy: the engine's own modules carry LoRA layers once an adapter was attached.
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs).eval()
+    model = load_base_model(settings, dtype="float32", private=True)
     tokenizer = engine.tokenizer
     plain_texts, plain_tokens, plain_s = [], 0, 0.0
     for prompt in prompts:
