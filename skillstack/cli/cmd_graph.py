@@ -14,8 +14,9 @@ from typing import Any, Optional
 
 import typer
 
-from skillstack.errors import InputError, SkillstackError
 from skillstack.demo import demo_path
+from skillstack.errors import InputError, SkillstackError
+from skillstack.messages import content_text
 from .common import INPUT_OPTION, JSON_OPTION, emit_results, read_inputs, settings_from
 
 # Top-level commands (no group name): `skillstack ask`, not `skillstack graph ask`.
@@ -46,8 +47,8 @@ def _stream_printer(out: Any) -> Any:
     def on_event(namespace: tuple[str, ...], mode: str, chunk: Any) -> None:
         if mode == "messages":
             message, _meta = chunk
-            if isinstance(message.content, str) and message.content:
-                out.write(message.content)
+            if text := content_text(message.content):
+                out.write(text)
                 out.flush()
         elif mode == "updates":
             for node, update in chunk.items():
