@@ -1,13 +1,14 @@
 """Shared by the bench scripts: replace one script's section of bench/RESULTS.md, leaving the others alone.
 
 Each script owns the block between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`; a file lock
-and a temp-then-rename write keep scripts run at the same time from clobbering each other.
+and an atomic write keep scripts run at the same time from clobbering each other.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from skillstack.io import atomic_write_text
 
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -23,6 +24,4 @@ def write_section(section: str, body: str, results: Path = RESULTS) -> None:
             text = text[:text.index(start)] + block + text[text.index(end) + len(end):]
         else:
             text = text.rstrip("\n") + "\n\n" + block + "\n"
-        tmp = results.with_name(f".{results.name}.{os.getpid()}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(results)
+        atomic_write_text(results, text)

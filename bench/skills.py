@@ -82,10 +82,10 @@ def requests_for(prompts: list[str], adapters: list[str | None], max_tokens: int
             for p, a in zip(prompts, adapters)]
 
 
-def bench_switching(engine: LocalEngine, skills: dict[str, Path], base_id: str, source: str) -> dict[str, float]:
-    import torch
+def bench_switching(engine: LocalEngine, skills: dict[str, Path], base_id: str, settings) -> dict[str, float]:
     from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+
+    from skillstack.models import load_base_model
 
     names = list(skills)
     for name in names:
@@ -96,7 +96,7 @@ def bench_switching(engine: LocalEngine, skills: dict[str, Path], base_id: str, 
         start = time.perf_counter()
         engine.ensure_adapter(name, skills[name], base_id)  # what a request for another skill costs
         resident.append(time.perf_counter() - start)
-    scratch = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    scratch = load_base_model(settings, dtype="float32", private=True)
     naive = []
     for i in range(12):
         start = time.perf_counter()
@@ -162,13 +162,11 @@ def bench_mixed(engine: LocalEngine, skills: dict[str, Path], base_id: str, max_
 def bench_decode(engine: LocalEngine, settings, prompts: list[str], max_tokens: int) -> dict[str, float]:
     """Plain transformers generate, one prompt at a time (baseline) vs the skill path's merged batch."""
     import torch
-    from transformers import AutoModelForCausalLM
 
-    from skillstack.models import base_model_source
+    from skillstack.models import load_base_model
 
-    source, kwargs = base_model_source(settings)
     # A separate plain copy: the engine's own modules carry LoRA layers once an adapter was attached.
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32, **kwargs).eval()
+    model = load_base_model(settings, dtype="float32", private=True)
     tokenizer = engine.tokenizer
     plain_texts, plain_tokens, plain_s = [], 0, 0.0
     for prompt in prompts:
@@ -252,16 +250,16 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    from skillstack.models import base_model_id, base_model_source
+    from skillstack.models import base_model_id
 
     with tempfile.TemporaryDirectory(prefix="skillstack-bench-") as tmp:
         settings = load_settings(Path(tmp))
-        base_id, (source, _) = base_model_id(settings), base_model_source(settings)
+        base_id = base_model_id(settings)
         skills = {f"skill-{i}": make_lora_skill(Path(tmp) / "skills" / f"skill-{i}", settings, name=f"skill-{i}",
                                                 seed=i, rank=16, target_modules=ALL_LINEAR, scale=0.05)
                   for i in range(4)}
         engine = LocalEngine(settings, max_resident=8)
-        steps = [("switching", lambda: bench_switching(engine, skills, base_id, source)),
+        steps = [("switching", lambda: bench_switching(engine, skills, base_id, settings)),
                  ("memory", lambda: bench_memory(engine, skills, base_id, args.cycles)),
                  ("mixed batch", lambda: bench_mixed(engine, skills, base_id, args.max_tokens)),
                  ("decode", lambda: bench_decode(engine, settings, PROMPTS[:args.prompts], args.max_tokens)),

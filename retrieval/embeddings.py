@@ -3,13 +3,13 @@
 The ONNX backend exports the configured sentence-transformers model once into settings.cache_dir
 (transformer + mean pooling + L2 normalisation in one graph, MatMul weights quantized to int8 per
 channel) and runs it with onnxruntime: about the same vectors (cosine > 0.99), less CPU per chunk.
-Both return L2-normalised float32 rows. No model is loaded at import time.
+Both return L2-normalised float32 rows. get_embedder is the one cache of embedders: every part
+(ingest, retriever, router, graders) gets the same object per configuration. No model is loaded at import time.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import threading
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,7 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from skillstack.errors import ConfigError
-from skillstack.settings import EMBEDDED, Settings, with_overrides
+from skillstack.io import atomic_folder
+from skillstack.settings import EMBEDDED, Settings
 
 BACKENDS = ("torch", "onnx")
 _ONNX_EXPORT_VERSION = 1
@@ -41,13 +42,13 @@ def embedding_model_name(settings: Settings) -> str:
 
 
 class SentenceTransformerEmbedder:
-    """sentence-transformers on torch: the reference backend."""
+    """sentence-transformers on torch: the reference backend (a new model per instance; get_embedder caches)."""
 
     def __init__(self, settings: Settings) -> None:
-        from skillstack.models import load_embedder
+        from sentence_transformers import SentenceTransformer
 
         self.name = f"{embedding_model_name(settings)} (torch)"
-        self.model = load_embedder(with_overrides(settings, embedding_backend="torch"))
+        self.model = SentenceTransformer(_model_source(settings), device=settings.device, trust_remote_code=False)
 
     def embed(self, texts: list[str], *, batch_size: int = 32) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
@@ -109,7 +110,8 @@ def _max_seq_length(source: str) -> int:
 def export_onnx(settings: Settings) -> Path:
     """Export (once) the embedding model to settings.cache_dir; returns the folder holding model.int8.onnx.
 
-    Written to a temporary folder then renamed, so a killed export leaves nothing half-written.
+    Written atomically, so a killed export leaves nothing half-written; when another process finished
+    the same export first, its folder is kept.
     """
     safe = embedding_model_name(settings).replace("/", "--")
     target = settings.cache_dir / "embeddings" / f"{safe}-onnx-v{_ONNX_EXPORT_VERSION}"
@@ -142,25 +144,17 @@ def export_onnx(settings: Settings) -> Path:
     if "token_type_ids" not in sample:
         raise ConfigError(f"embedding_backend=onnx supports BERT-style models (with token_type_ids); "
                           f"{source} has none: use embedding_backend=torch")
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
     dynamic = {0: "batch", 1: "tokens"}
-    with torch.no_grad():
+    with atomic_folder(target, keep_existing=True) as tmp, torch.no_grad():
         torch.onnx.export(Pooled(model), (sample["input_ids"], sample["attention_mask"], sample["token_type_ids"]),
                           str(tmp / "model.onnx"), input_names=["input_ids", "attention_mask", "token_type_ids"],
                           output_names=["embedding"], opset_version=17, dynamo=False,
                           dynamic_axes={"input_ids": dynamic, "attention_mask": dynamic, "token_type_ids": dynamic,
                                         "embedding": {0: "batch"}})
-    # Per-channel int8 on MatMul only: whole-graph per-tensor int8 costs ~5 points of cosine, this ~0.5.
-    quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8,
-                     per_channel=True, op_types_to_quantize=["MatMul"])
-    (tmp / "model.onnx").unlink()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        tmp.rename(target)
-    except OSError:  # another process finished first; its export is identical
-        shutil.rmtree(tmp, ignore_errors=True)
+        # Per-channel int8 on MatMul only: whole-graph per-tensor int8 costs ~5 points of cosine, this ~0.5.
+        quantize_dynamic(str(tmp / "model.onnx"), str(tmp / "model.int8.onnx"), weight_type=QuantType.QInt8,
+                         per_channel=True, op_types_to_quantize=["MatMul"])
+        (tmp / "model.onnx").unlink()
     return target
 
 
@@ -169,7 +163,8 @@ def get_embedder(settings: Settings) -> Embedder:
     backend = settings.embedding_backend
     if backend not in BACKENDS:
         raise ConfigError(f"setting 'embedding_backend' must be one of {', '.join(BACKENDS)}, got {backend!r}")
-    key = (backend, settings.embedding_model, settings.device, str(settings.cache_dir))
+    # The ONNX export lives under cache_dir; a torch model does not depend on it, so homes share one.
+    key = (backend, settings.embedding_model, settings.device, str(settings.cache_dir) if backend == "onnx" else None)
     with _lock:
         if key not in _cache:
             _cache[key] = SentenceTransformerEmbedder(settings) if backend == "torch" else OnnxEmbedder(settings)

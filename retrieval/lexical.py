@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from skillstack.io import atomic_folder
 from skillstack.settings import Settings
 from .filters import matches
 
@@ -72,18 +71,11 @@ class LexicalIndex:
 
     def save(self, folder: Path) -> None:
         """Write to a sibling temp folder, then swap it in (readers see the old or the new, never a mix)."""
-        tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if self._bm25 is not None:
-            self._bm25.save(str(tmp), show_progress=False)
-        meta = {"version": FORMAT_VERSION, "digest": self.digest, "ids": self.ids, "metadatas": self.metadatas}
-        (tmp / _META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-        old = folder.with_name(f"{folder.name}.old-{os.getpid()}")
-        if folder.exists():
-            folder.rename(old)
-        tmp.rename(folder)
-        shutil.rmtree(old, ignore_errors=True)
+        with atomic_folder(folder) as tmp:
+            if self._bm25 is not None:
+                self._bm25.save(str(tmp), show_progress=False)
+            meta = {"version": FORMAT_VERSION, "digest": self.digest, "ids": self.ids, "metadatas": self.metadatas}
+            (tmp / _META).write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex | None:

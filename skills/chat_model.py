@@ -19,6 +19,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from pydantic import ConfigDict, Field
 
 from skillstack.errors import InputError, OutputValidationError
+from skillstack.messages import content_text
 from .backends.requests import ChatRequest, Completion
 from .structured import parse_and_validate, schema_from
 
@@ -31,14 +32,6 @@ class Backend(Protocol):
     def stream(self, request: ChatRequest) -> Iterator[str]: ...
 
 
-def message_text(message: BaseMessage) -> str:
-    """The text of a message whose content may be a string or a list of content blocks."""
-    if isinstance(message.content, str):
-        return message.content
-    return "".join(block if isinstance(block, str) else str(block.get("text", ""))
-                   for block in message.content)
-
-
 def to_chat_messages(messages: Sequence[BaseMessage], system_prompt: str) -> list[dict[str, str]]:
     """Role/content dicts with the skill's system prompt first; caller system messages are appended to it."""
     system = [system_prompt] if system_prompt else []
@@ -46,9 +39,9 @@ def to_chat_messages(messages: Sequence[BaseMessage], system_prompt: str) -> lis
     for message in messages:
         role = _ROLES.get(message.type, "user")
         if role == "system":
-            system.append(message_text(message))
+            system.append(content_text(message.content))
         else:
-            chat.append({"role": role, "content": message_text(message)})
+            chat.append({"role": role, "content": content_text(message.content)})
     if not chat:
         raise InputError("a chat request needs at least one user message")
     return ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + chat
@@ -149,7 +142,7 @@ class SkillChatModel(BaseChatModel):
         def parse(message: AIMessage) -> Any:
             value = message.response_metadata.get("parsed")
             if value is None:
-                value = json.loads(message_text(message))
+                value = json.loads(content_text(message.content))
             return pydantic_class.model_validate(value) if pydantic_class else value
 
         bound = self.bind(json_schema=schema_dict)

@@ -7,7 +7,6 @@ contain is security.py's business; where folders are found is registry.py's.
 from __future__ import annotations
 
 import json
-import os
 import re
 import tomllib
 import warnings
@@ -16,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import SkillError
+from skillstack.io import atomic_write_text
 
 SKILL_FORMAT_VERSION = 1
 MANIFEST_FILES = ("skill.toml", "skill.json")
@@ -174,16 +174,11 @@ def manifest_to_dict(manifest: SkillManifest) -> dict[str, Any]:
 
 
 def write_manifest(folder: Path, manifest: SkillManifest) -> Path:
-    """Write folder/skill.toml atomically (temp file then rename); returns its path."""
+    """Write folder/skill.toml atomically; returns its path."""
     import tomli_w
 
     parse_manifest(manifest_to_dict(manifest), folder / "skill.toml")  # never write what we could not read back
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / "skill.toml"
-    tmp = folder / f".skill.toml.tmp-{os.getpid()}"
-    tmp.write_text(tomli_w.dumps(manifest_to_dict(manifest)), encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return atomic_write_text(folder / "skill.toml", tomli_w.dumps(manifest_to_dict(manifest)))
 
 
 __all__ = ["SKILL_FORMAT_VERSION", "GenerationDefaults", "SkillManifest", "load_manifest", "write_manifest",

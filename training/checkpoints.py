@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skillstack.io import atomic_folder
 from skillstack.settings import Settings
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
@@ -75,14 +75,10 @@ def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, st
     from safetensors.torch import save_file
 
     target = folder / f"checkpoint-{state.step}"
-    tmp = folder / f".checkpoint-{state.step}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    save_file(_adapter_state(model), str(tmp / "adapter.safetensors"))
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-                "rng": torch.get_rng_state(), "loop": vars(state)}, tmp / "state.pt")
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    with atomic_folder(target) as tmp:
+        save_file(_adapter_state(model), str(tmp / "adapter.safetensors"))
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+                    "rng": torch.get_rng_state(), "loop": vars(state)}, tmp / "state.pt")
     steps = sorted(int(m.group(1)) for p in folder.glob("checkpoint-*") if (m := CHECKPOINT_PATTERN.match(p.name)))
     for old in steps[:-KEEP_CHECKPOINTS]:
         shutil.rmtree(folder / f"checkpoint-{old}", ignore_errors=True)
@@ -105,12 +101,9 @@ def load_checkpoint(path: Path, model: Any, optimizer: Any, scheduler: Any) -> L
 
 def save_adapter(model: Any, target: Path) -> Path:
     """PEFT's save_pretrained (adapter_config.json + adapter_model.safetensors), replaced atomically."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    # save_embedding_layers=False: LoRA never resizes embeddings, and "auto" would look the base up on the hub.
-    model.save_pretrained(str(tmp), save_embedding_layers=False)
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    with atomic_folder(target) as tmp:
+        # save_embedding_layers=False: LoRA never resizes embeddings, and "auto" would look the base up on the hub.
+        model.save_pretrained(str(tmp), save_embedding_layers=False)
     return target
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from skillstack.errors import TrainingError
-from .data.formats import content_text, has_images
+from skillstack.messages import content_text
+from .data.formats import has_images
 
 
 @dataclass(frozen=True)

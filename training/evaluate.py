@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import InputError
+from skillstack.messages import content_text
 from skillstack.settings import Settings
-from .data.formats import PREFERENCE, content_text, prompt_and_answer
+from .data.formats import PREFERENCE, prompt_and_answer
 from .data.validate import validate_file
 from .graders import Grader, build_grader
 

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from skillstack.errors import TrainingError
-from skillstack.models import base_model_id, base_model_source, load_tokenizer
+from skillstack.models import base_model_id, load_base_model, load_tokenizer
 from skillstack.settings import Settings
 from .config import TrainingConfig, auto_threads
 
@@ -57,21 +57,13 @@ def training_threads(config: TrainingConfig) -> Iterator[int]:
 
 
 def load_base_for_training(settings: Settings, config: TrainingConfig) -> tuple[Any, Any]:
-    """A private copy of the base causal LM and the shared tokenizer."""
-    import torch
-    from transformers import AutoModelForCausalLM
-
-    source, kwargs = base_model_source(settings)
+    """A private copy of the base causal LM (training changes its weights) and the shared tokenizer."""
     quantization = quantization_config(settings, config)
-    dtype = torch.float32 if settings.device == "cpu" else torch.bfloat16
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, trust_remote_code=False,
-                                                 quantization_config=quantization, **kwargs)
+    model = load_base_model(settings, private=True, quantization=quantization)
     if quantization is not None:
         from peft import prepare_model_for_kbit_training
 
         model = prepare_model_for_kbit_training(model)
-    else:
-        model.to(settings.device)
     return model, load_tokenizer(settings)
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+from .data.jsonl import write_jsonl
 
 METRICS_VERSION = 1
 
@@ -35,9 +36,7 @@ class MetricsLog:
     def truncate_after(self, step: int) -> None:
         """Drop rows past `step` (a resumed run repeats them from its checkpoint)."""
         kept = [row for row in self.rows() if row.get("step", 0) <= step]
-        tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
-        tmp.write_text("".join(json.dumps(row) + "\n" for row in kept), encoding="utf-8")
-        tmp.replace(self.path)
+        write_jsonl(self.path, kept)
 
 
 def read_metrics(path: Path) -> list[dict[str, Any]]:

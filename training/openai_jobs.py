@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import BackendError, ConfigError, DatasetError, TrainingError
+from skillstack.io import atomic_write_json
 from skillstack.settings import Settings
 from .data.formats import CHAT, PREFERENCE, REINFORCEMENT
+from .data.jsonl import write_jsonl
 from .data.validate import validate_file
 
 METHODS = {"supervised": CHAT, "dpo": PREFERENCE, "reinforcement": REINFORCEMENT}
@@ -81,11 +83,7 @@ def _records_dir(settings: Settings) -> Path:
 
 
 def _write_record(settings: Settings, job_id: str, record: dict[str, Any]) -> None:
-    folder = _records_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / f".{job_id}.json.tmp"
-    tmp.write_text(json.dumps({"version": JOB_RECORD_VERSION, **record}, indent=2), encoding="utf-8")
-    os.replace(tmp, folder / f"{job_id}.json")
+    atomic_write_json(_records_dir(settings) / f"{job_id}.json", {"version": JOB_RECORD_VERSION, **record})
 
 
 def job_record(settings: Settings, job_id: str) -> dict[str, Any]:
@@ -210,7 +208,5 @@ def write_openai_skill(settings: Settings, job: dict[str, Any], *, name: str | N
     folder = (skills_dir or settings.user_skills_dir) / name
     write_manifest(folder, manifest)
     if curve:
-        tmp = folder / ".metrics.jsonl.tmp"
-        tmp.write_text("".join(json.dumps(row) + "\n" for row in curve), encoding="utf-8")
-        os.replace(tmp, folder / "metrics.jsonl")
+        write_jsonl(folder / "metrics.jsonl", curve)
     return folder

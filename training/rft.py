@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from skillstack.errors import ConfigError, TrainingError
+from skillstack.messages import content_text
 from skillstack.settings import Settings
 from .config import Hyperparameters, RFTConfig
-from .data.formats import content_text, has_images
+from .data.formats import has_images
 from .skill_writer import SkillSpec
 from .trl_runs import train_with_trl, trl_arguments
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import SkillError
-from skillstack.models import base_model_id, base_model_source
+from skillstack.models import base_model_id, load_base_model, load_tokenizer
 from skillstack.settings import Settings
 from skillstack.skills.structured import json_constraint
 from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
@@ -30,21 +30,13 @@ BASE_ADAPTER = "__base__"
 class LocalEngine:
     """The shared base model plus resident adapters; thread-safe, one generate() at a time."""
 
-    def __init__(self, settings: Settings, *, dtype: str | None = None, max_resident: int | None = None) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
+    def __init__(self, settings: Settings, *, dtype: str = "float32", max_resident: int | None = None) -> None:
         self.settings = settings
         self.base_id = base_model_id(settings)
         self.max_resident = max(1, max_resident or settings.max_resident_adapters)
-        source, kwargs = base_model_source(settings)
         # A private tokenizer and model: trainers wrap the shared base in PEFT too, and must not see our adapters.
-        self.tokenizer = AutoTokenizer.from_pretrained(source, **kwargs)
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        torch_dtype = getattr(torch, dtype) if dtype else torch.float32
-        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, trust_remote_code=False, **kwargs)
-        self.model.to(settings.device).eval()
+        self.tokenizer = load_tokenizer(settings, private=True)
+        self.model = load_base_model(settings, dtype=dtype, private=True)
         self.peft: Any = None  # the PeftModel, created when the first adapter is attached
         self.lock = threading.RLock()
         self._resident: OrderedDict[str, Path] = OrderedDict()

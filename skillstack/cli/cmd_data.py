@@ -9,7 +9,7 @@ import typer
 
 from .common import JSON_OPTION, emit, settings_from
 
-data_app = typer.Typer(help="Training datasets: validate, measure, split, dedupe, convert, generate.", no_args_is_help=True)
+app = typer.Typer(name="data", help="Training datasets: validate, measure, split, dedupe, convert, generate.", no_args_is_help=True)
 
 FORMAT_OPTION = typer.Option(None, "--format", help="Force the format (chat, preference, reinforcement) instead of detecting it.")
 NO_TOKENS_OPTION = typer.Option(False, "--no-tokens", help="Skip token counting (no tokenizer load; no token-limit check).")
@@ -40,7 +40,7 @@ def _report_text(report: dict[str, Any], path: Path) -> str:
     return "\n".join(lines)
 
 
-@data_app.command("validate")
+@app.command("validate")
 def validate(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="JSONL dataset (OpenAI chat, DPO or reinforcement format)."),
@@ -61,7 +61,7 @@ def validate(
         raise typer.Exit(1)
 
 
-@data_app.command("stats")
+@app.command("stats")
 def stats(ctx: typer.Context, file: Path = typer.Argument(..., help="JSONL dataset."), no_tokens: bool = NO_TOKENS_OPTION,
           as_json: bool = JSON_OPTION) -> None:
     """Examples, roles, assistant turns and a token histogram (base model tokenizer)."""
@@ -83,7 +83,7 @@ def stats(ctx: typer.Context, file: Path = typer.Argument(..., help="JSONL datas
     emit(result, as_json, human)
 
 
-@data_app.command("split")
+@app.command("split")
 def split(file: Path = typer.Argument(..., help="JSONL dataset."),
           train_out: Path = typer.Option(..., "--train-out", help="Where the training part goes."),
           validation_out: Path = typer.Option(..., "--validation-out", help="Where the validation part goes."),
@@ -96,7 +96,7 @@ def split(file: Path = typer.Argument(..., help="JSONL dataset."),
     emit(result, as_json, lambda r: f"{r['train']} train -> {train_out}, {r['validation']} validation -> {validation_out}")
 
 
-@data_app.command("dedupe")
+@app.command("dedupe")
 def dedupe(file: Path = typer.Argument(..., help="JSONL dataset."),
            output: Path = typer.Option(..., "--output", "-o", help="Where the deduplicated file goes (may be FILE itself)."),
            as_json: bool = JSON_OPTION) -> None:
@@ -107,7 +107,7 @@ def dedupe(file: Path = typer.Argument(..., help="JSONL dataset."),
     emit(result, as_json, lambda r: f"kept {r['kept']}, removed {r['removed']} duplicate(s) -> {output}")
 
 
-@data_app.command("convert")
+@app.command("convert")
 def convert(file: Path = typer.Argument(..., help="Source JSONL."),
             output: Path = typer.Option(..., "--output", "-o", help="Converted JSONL."),
             to: str = typer.Option(..., "--to", help="openai (from TRL rows), trl, or trl-prompt-completion (from OpenAI rows)."),
@@ -119,7 +119,7 @@ def convert(file: Path = typer.Argument(..., help="Source JSONL."),
     emit({"rows": rows, "output": str(output), "to": to}, as_json, lambda r: f"wrote {r['rows']} rows ({to}) -> {output}")
 
 
-@data_app.command("generate")
+@app.command("generate")
 def generate(
     ctx: typer.Context,
     output: Path = typer.Option(..., "--output", "-o", help="Where the generated chat JSONL goes."),
@@ -147,8 +147,3 @@ def generate(
     result = gen.write_generated(examples, output)
     emit(result, as_json, lambda r: f"wrote {r['written']} examples -> {r['output']} ({r['duplicates_dropped']} duplicate(s), "
                                     f"{r['invalid_dropped']} invalid dropped); valid: {r['report']['ok']}")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
-    app.add_typer(data_app, name="data")

@@ -9,7 +9,11 @@ import typer
 
 from .common import JSON_OPTION, emit, settings_from
 
+# A top-level command (no group name): `skillstack eval`.
+app = typer.Typer()
 
+
+@app.command("eval")
 def evaluate(
     ctx: typer.Context,
     skill: str = typer.Argument(..., help="Skill name (see `skillstack skills list`)."),
@@ -39,8 +43,3 @@ def evaluate(
     if as_json:
         result.pop("results")
     emit(result, as_json, human)
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
-    app.command("eval")(evaluate)

@@ -14,10 +14,13 @@ from typing import Any, Optional
 
 import typer
 
-from skillstack.errors import InputError, SkillstackError
 from skillstack.demo import demo_path
+from skillstack.errors import InputError, SkillstackError
+from skillstack.messages import content_text
 from .common import INPUT_OPTION, JSON_OPTION, emit_results, read_inputs, settings_from
 
+# Top-level commands (no group name): `skillstack ask`, not `skillstack graph ask`.
+app = typer.Typer()
 
 
 def _human_route(decision: dict[str, Any]) -> str:
@@ -44,8 +47,8 @@ def _stream_printer(out: Any) -> Any:
     def on_event(namespace: tuple[str, ...], mode: str, chunk: Any) -> None:
         if mode == "messages":
             message, _meta = chunk
-            if isinstance(message.content, str) and message.content:
-                out.write(message.content)
+            if text := content_text(message.content):
+                out.write(text)
                 out.flush()
         elif mode == "updates":
             for node, update in chunk.items():
@@ -74,88 +77,87 @@ def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bo
         return [run_task(graph, text, thread_id=thread, on_event=on_event).result() for text in texts]
 
 
-def register(app: typer.Typer) -> None:
-    """Add route, ask and demo to the root app."""
+@app.command("route")
+def route(
+    ctx: typer.Context,
+    text: Optional[str] = typer.Argument(None, help="The task to route."),
+    as_json: bool = JSON_OPTION,
+    input_file: Optional[Path] = INPUT_OPTION,
+    llm: bool = typer.Option(False, "--llm", help="Use the LLM router (structured output) instead of the embedding router."),
+) -> None:
+    """Say where a task would go: rag, skill (which) or hybrid, with a calibrated confidence."""
+    from skillstack.agents.router import build_router
 
-    @app.command("route")
-    def route(
-        ctx: typer.Context,
-        text: Optional[str] = typer.Argument(None, help="The task to route."),
-        as_json: bool = JSON_OPTION,
-        input_file: Optional[Path] = INPUT_OPTION,
-        llm: bool = typer.Option(False, "--llm", help="Use the LLM router (structured output) instead of the embedding router."),
-    ) -> None:
-        """Say where a task would go: rag, skill (which) or hybrid, with a calibrated confidence."""
-        from skillstack.agents.router import build_router
+    settings = settings_from(ctx, router="llm" if llm else None)
+    texts = read_inputs(text, input_file, "task")
+    router = build_router(settings)
+    emit_results((router.route(t).to_dict() for t in texts), batch=bool(input_file), as_json=as_json, human=_human_route)
 
-        settings = settings_from(ctx, router="llm" if llm else None)
-        texts = read_inputs(text, input_file, "task")
-        router = build_router(settings)
-        emit_results((router.route(t).to_dict() for t in texts), batch=bool(input_file), as_json=as_json, human=_human_route)
 
-    @app.command("ask")
-    def ask(
-        ctx: typer.Context,
-        text: Optional[str] = typer.Argument(None, help="The task or question."),
-        as_json: bool = JSON_OPTION,
-        input_file: Optional[Path] = INPUT_OPTION,
-        thread: Optional[str] = typer.Option(None, "--thread", help="Session id: state is kept in HOME/sessions.sqlite, and the next ask in the thread answers a clarifying question."),
-        stream: bool = typer.Option(False, "--stream", help="Show node updates and tokens as they happen (on stderr with --json)."),
-        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap every generation (default: each skill's own)."),
-    ) -> None:
-        """Run the whole meta-agent graph: route, then RAG, a skill, or the hybrid lawyer flow."""
-        settings = settings_from(ctx)
-        texts = read_inputs(text, input_file, "task")
-        results = _run_asks(settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file),
-                           max_tokens=max_tokens)
-        emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_answer)
+@app.command("ask")
+def ask(
+    ctx: typer.Context,
+    text: Optional[str] = typer.Argument(None, help="The task or question."),
+    as_json: bool = JSON_OPTION,
+    input_file: Optional[Path] = INPUT_OPTION,
+    thread: Optional[str] = typer.Option(None, "--thread", help="Session id: state is kept in HOME/sessions.sqlite, and the next ask in the thread answers a clarifying question."),
+    stream: bool = typer.Option(False, "--stream", help="Show node updates and tokens as they happen (on stderr with --json)."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap every generation (default: each skill's own)."),
+) -> None:
+    """Run the whole meta-agent graph: route, then RAG, a skill, or the hybrid lawyer flow."""
+    settings = settings_from(ctx)
+    texts = read_inputs(text, input_file, "task")
+    results = _run_asks(settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file),
+                       max_tokens=max_tokens)
+    emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_answer)
 
-    @app.command("demo")
-    def demo(
-        ctx: typer.Context,
-        docs: Path = typer.Option(demo_path("docs"), "--docs", help="Documents to ingest for the demo."),
-        tasks: Path = typer.Option(demo_path("tasks.jsonl"), "--tasks", help="Demo tasks: one {\"text\", \"route\", \"skill\"} per line."),
-        demo_home: Optional[Path] = typer.Option(None, "--demo-home", help="Home for the demo store; default HOME/demo."),
-        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap every generation (default: each skill's own)."),
-    ) -> None:
-        """Ingest the shipped demo documents, then run one task per route through the graph."""
-        from rich.console import Console
-        from rich.panel import Panel
 
-        from skillstack.graphs.graph import compile_graph
-        from skillstack.graphs.session import run_task
-        from skillstack.retrieval.ingest import ingest_paths
-        from skillstack.settings import load_settings
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    docs: Path = typer.Option(demo_path("docs"), "--docs", help="Documents to ingest for the demo."),
+    tasks: Path = typer.Option(demo_path("tasks.jsonl"), "--tasks", help="Demo tasks: one {\"text\", \"route\", \"skill\"} per line."),
+    demo_home: Optional[Path] = typer.Option(None, "--demo-home", help="Home for the demo store; default HOME/demo."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Cap every generation (default: each skill's own)."),
+) -> None:
+    """Ingest the shipped demo documents, then run one task per route through the graph."""
+    from rich.console import Console
+    from rich.panel import Panel
 
-        console = Console()
-        base = settings_from(ctx)
-        settings = load_settings(demo_home or base.home / "demo", cache=str(base.cache_dir))
-        if not docs.is_dir():
-            raise InputError(f"{docs}: demo documents folder not found; pass --docs FOLDER")
-        items = [json.loads(line) for line in tasks.read_text(encoding="utf-8").splitlines() if line.strip()]
-        console.rule(f"Ingesting {docs} into {settings.home}")
-        report = ingest_paths(settings, [docs], progress=True)
-        console.print(", ".join(f"{key}: {len(value) if isinstance(value, list) else value}"
-                                for key, value in report.to_dict().items()))
-        graph = compile_graph(settings, max_tokens=max_tokens)
-        failed: list[int] = []
-        for number, item in enumerate(items, start=1):
-            console.rule(f"Task {number}/{len(items)}: expected {item['route']}" + (f"/{item['skill']}" if item.get("skill") else ""))
-            console.print(item["text"], style="bold")
-            started = time.perf_counter()
-            try:
-                result = run_task(graph, item["text"]).result()
-            except SkillstackError as exc:  # one broken route should not hide the others
-                failed.append(number)
-                console.print(f"error: {exc}", style="red")
-                continue
-            target = result["route"] + (f"/{result['skill']}" if result.get("skill") else "")
-            console.print(f"route: {target}  confidence {result['confidence']:.2f}  ({result['reason']})")
-            if result["sources"]:
-                console.print("sources: " + "; ".join(result["sources"]))
-            if result["citations"]:
-                console.print("citations: " + ", ".join(
-                    f"Article {c['article']} ({'verified' if c['verified'] else 'NOT verified'})" for c in result["citations"]))
-            console.print(Panel(result["answer"] or "(empty)", title=f"answer ({time.perf_counter() - started:.1f}s)"))
-        if failed:
-            raise SkillstackError(f"demo task(s) {', '.join(map(str, failed))} failed (see above)")
+    from skillstack.graphs.graph import compile_graph
+    from skillstack.graphs.session import run_task
+    from skillstack.retrieval.ingest import ingest_paths
+    from skillstack.settings import load_settings
+
+    console = Console()
+    base = settings_from(ctx)
+    settings = load_settings(demo_home or base.home / "demo", cache=str(base.cache_dir))
+    if not docs.is_dir():
+        raise InputError(f"{docs}: demo documents folder not found; pass --docs FOLDER")
+    items = [json.loads(line) for line in tasks.read_text(encoding="utf-8").splitlines() if line.strip()]
+    console.rule(f"Ingesting {docs} into {settings.home}")
+    report = ingest_paths(settings, [docs], progress=True)
+    console.print(", ".join(f"{key}: {len(value) if isinstance(value, list) else value}"
+                            for key, value in report.to_dict().items()))
+    graph = compile_graph(settings, max_tokens=max_tokens)
+    failed: list[int] = []
+    for number, item in enumerate(items, start=1):
+        console.rule(f"Task {number}/{len(items)}: expected {item['route']}" + (f"/{item['skill']}" if item.get("skill") else ""))
+        console.print(item["text"], style="bold")
+        started = time.perf_counter()
+        try:
+            result = run_task(graph, item["text"]).result()
+        except SkillstackError as exc:  # one broken route should not hide the others
+            failed.append(number)
+            console.print(f"error: {exc}", style="red")
+            continue
+        target = result["route"] + (f"/{result['skill']}" if result.get("skill") else "")
+        console.print(f"route: {target}  confidence {result['confidence']:.2f}  ({result['reason']})")
+        if result["sources"]:
+            console.print("sources: " + "; ".join(result["sources"]))
+        if result["citations"]:
+            console.print("citations: " + ", ".join(
+                f"Article {c['article']} ({'verified' if c['verified'] else 'NOT verified'})" for c in result["citations"]))
+        console.print(Panel(result["answer"] or "(empty)", title=f"answer ({time.perf_counter() - started:.1f}s)"))
+    if failed:
+        raise SkillstackError(f"demo task(s) {', '.join(map(str, failed))} failed (see above)")

@@ -10,7 +10,7 @@ import typer
 from skillstack.errors import InputError
 from .common import JSON_OPTION, emit, settings_from
 
-jobs_app = typer.Typer(help="OpenAI fine-tuning jobs: files are validated locally before any upload.", no_args_is_help=True)
+app = typer.Typer(name="jobs", help="OpenAI fine-tuning jobs: files are validated locally before any upload.", no_args_is_help=True)
 
 
 def _auto(value: str, cast: type, flag: str) -> Any:
@@ -39,7 +39,7 @@ def _finish(settings: Any, job: dict[str, Any], write_skill: bool, name: Optiona
         result["skill"] = str(write_openai_skill(settings, job, name=name, events=job_events(settings, job["id"])))
 
 
-@jobs_app.command("create")
+@app.command("create")
 def create(
     ctx: typer.Context,
     file: Path = typer.Argument(..., help="Training JSONL (chat for supervised, preference for dpo, reinforcement)."),
@@ -82,7 +82,7 @@ def create(
         raise typer.Exit(1)
 
 
-@jobs_app.command("status")
+@app.command("status")
 def status(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (ftjob-...)."),
            write_skill: bool = typer.Option(False, "--write-skill", help="If succeeded, write the skill folder."),
            name: Optional[str] = typer.Option(None, "--name", help="Skill name (default: the job's suffix)."),
@@ -97,7 +97,7 @@ def status(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id (f
     emit(result, as_json, lambda r: _job_line(r["job"]) + (f"\nskill written to {r['skill']}" if "skill" in r else ""))
 
 
-@jobs_app.command("events")
+@app.command("events")
 def events(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id."), as_json: bool = JSON_OPTION) -> None:
     """A job's events, oldest first, with train/valid loss per step."""
     from skillstack.training.openai_jobs import job_events, loss_curve
@@ -106,7 +106,7 @@ def events(ctx: typer.Context, job_id: str = typer.Argument(..., help="Job id.")
     emit({"events": found, "loss": loss_curve(found)}, as_json, lambda r: "\n".join(_event_line(e) for e in r["events"]))
 
 
-@jobs_app.command("list")
+@app.command("list")
 def list_(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="Most jobs to show, newest first."),
           as_json: bool = JSON_OPTION) -> None:
     """Recent fine-tuning jobs."""
@@ -114,8 +114,3 @@ def list_(ctx: typer.Context, limit: int = typer.Option(20, "--limit", help="Mos
 
     jobs = list_jobs(settings_from(ctx), limit=limit)
     emit({"jobs": jobs}, as_json, lambda r: "\n".join(_job_line(j) for j in r["jobs"]) or "no jobs")
-
-
-def register(app: typer.Typer) -> None:
-    """Add this group's commands to the root app."""
-    app.add_typer(jobs_app, name="jobs")

@@ -14,6 +14,9 @@ import typer
 from skillstack.errors import InputError
 from .common import INPUT_OPTION, JSON_OPTION, emit, emit_results, read_inputs, settings_from
 
+# Top-level commands (no group name): `skillstack ingest`, not `skillstack retrieval ingest`.
+app = typer.Typer()
+
 MODE_OPTION = typer.Option("hybrid", "--mode", help="hybrid (dense + BM25, fused by RRF), dense or lexical.")
 FILTER_OPTION = typer.Option(None, "--filter", help="Metadata filter key=value (repeatable; all must hold), e.g. --filter kind=article.")
 
@@ -40,65 +43,64 @@ def _human_hits(hits: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def register(app: typer.Typer) -> None:
-    """Add ingest, remove and search to the root app."""
+@app.command("ingest")
+def ingest(
+    ctx: typer.Context,
+    paths: list[Path] = typer.Argument(..., help="Files or folders to ingest (folders recursively)."),
+    as_json: bool = JSON_OPTION,
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Chunks embedded and upserted per batch."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Load, chunk, embed and store documents; unchanged files are skipped, changed ones replaced."""
+    from skillstack.retrieval.ingest import ingest_paths
 
-    @app.command("ingest")
-    def ingest(
-        ctx: typer.Context,
-        paths: list[Path] = typer.Argument(..., help="Files or folders to ingest (folders recursively)."),
-        as_json: bool = JSON_OPTION,
-        batch_size: int = typer.Option(64, "--batch-size", min=1, help="Chunks embedded and upserted per batch."),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-    ) -> None:
-        """Load, chunk, embed and store documents; unchanged files are skipped, changed ones replaced."""
-        from skillstack.retrieval.ingest import ingest_paths
+    settings = settings_from(ctx)
+    report = ingest_paths(settings, paths, progress=not quiet, batch_size=batch_size).to_dict()
+    for warning in report["skipped"]:
+        print(f"warning: {warning}", file=sys.stderr)
+    for error in report["errors"]:
+        print(f"error: {error}", file=sys.stderr)
+    emit(report, as_json, _human_report)
+    if report["errors"]:
+        raise typer.Exit(2)
 
-        settings = settings_from(ctx)
-        report = ingest_paths(settings, paths, progress=not quiet, batch_size=batch_size).to_dict()
-        for warning in report["skipped"]:
-            print(f"warning: {warning}", file=sys.stderr)
-        for error in report["errors"]:
-            print(f"error: {error}", file=sys.stderr)
-        emit(report, as_json, _human_report)
-        if report["errors"]:
-            raise typer.Exit(2)
 
-    @app.command("remove")
-    def remove(
-        ctx: typer.Context,
-        path: Path = typer.Argument(..., help="A file (or folder) whose chunks to delete from the store."),
-        as_json: bool = JSON_OPTION,
-    ) -> None:
-        """Delete a source's chunks from the store (the file itself is left alone)."""
-        from skillstack.retrieval.ingest import remove_source
+@app.command("remove")
+def remove(
+    ctx: typer.Context,
+    path: Path = typer.Argument(..., help="A file (or folder) whose chunks to delete from the store."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Delete a source's chunks from the store (the file itself is left alone)."""
+    from skillstack.retrieval.ingest import remove_source
 
-        settings = settings_from(ctx)
-        removed = remove_source(settings, path)
-        emit({"source": str(path.expanduser().resolve()), "removed": removed}, as_json,
-             lambda data: f"removed {data['removed']} chunks of {data['source']}" if data["removed"]
-             else f"nothing from {data['source']} is in the store")
+    settings = settings_from(ctx)
+    removed = remove_source(settings, path)
+    emit({"source": str(path.expanduser().resolve()), "removed": removed}, as_json,
+         lambda data: f"removed {data['removed']} chunks of {data['source']}" if data["removed"]
+         else f"nothing from {data['source']} is in the store")
 
-    @app.command("search")
-    def search(
-        ctx: typer.Context,
-        query: Optional[str] = typer.Argument(None, help="What to search for."),
-        k: int = typer.Option(5, "-k", "--top-k", help="How many hits to return (1 or more)."),
-        as_json: bool = JSON_OPTION,
-        input_file: Optional[Path] = INPUT_OPTION,
-        mode: str = MODE_OPTION,
-        filters: Optional[list[str]] = FILTER_OPTION,
-    ) -> None:
-        """Search the store: dense + BM25 fused by RRF; each hit carries its citation."""
-        from skillstack.retrieval.filters import parse_filter_args
-        from skillstack.retrieval.retriever import Retriever, validate_query
 
-        texts = read_inputs(query, input_file, "query")
-        if k < 1:
-            raise InputError(f"-k must be 1 or more, got {k}")
-        for text in texts:
-            validate_query(text, k, mode)
-        where = parse_filter_args(filters or [])
-        retriever = Retriever(settings_from(ctx))
-        results = ([hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode)] for text in texts)
-        emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_hits)
+@app.command("search")
+def search(
+    ctx: typer.Context,
+    query: Optional[str] = typer.Argument(None, help="What to search for."),
+    k: int = typer.Option(5, "-k", "--top-k", help="How many hits to return (1 or more)."),
+    as_json: bool = JSON_OPTION,
+    input_file: Optional[Path] = INPUT_OPTION,
+    mode: str = MODE_OPTION,
+    filters: Optional[list[str]] = FILTER_OPTION,
+) -> None:
+    """Search the store: dense + BM25 fused by RRF; each hit carries its citation."""
+    from skillstack.retrieval.filters import parse_filter_args
+    from skillstack.retrieval.retriever import Retriever, validate_query
+
+    texts = read_inputs(query, input_file, "query")
+    if k < 1:
+        raise InputError(f"-k must be 1 or more, got {k}")
+    for text in texts:
+        validate_query(text, k, mode)
+    where = parse_filter_args(filters or [])
+    retriever = Retriever(settings_from(ctx))
+    results = ([hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode)] for text in texts)
+    emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_hits)

@@ -12,6 +12,12 @@ import typer
 
 from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
 
+# `run` and `serve` are top-level commands; list, show and check form the `skills` group.
+app = typer.Typer()
+skills_app = typer.Typer(name="skills", help="List, inspect and check skills (LoRA adapters and remote fine-tunes).",
+                         no_args_is_help=True)
+app.add_typer(skills_app)
+
 
 def _human_list(data: dict[str, Any]) -> str:
     lines = [f"{s['name']:<28} {s['kind']:<10} {s['backend']:<18} {s['description']}" for s in data["skills"]]
@@ -33,70 +39,68 @@ def _result(skill: str, message: Any) -> dict[str, Any]:
     return {"skill": skill, "output": message.content, "parsed": message.response_metadata.get("parsed")}
 
 
-def register(app: typer.Typer) -> None:
-    """Add the `skills` group, `run` and `serve` to the root app."""
-    skills_app = typer.Typer(help="List, inspect and check skills (LoRA adapters and remote fine-tunes).",
-                             no_args_is_help=True)
-    app.add_typer(skills_app, name="skills")
+@skills_app.command("list")
+def list_skills(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
+    """Every discovered skill, and every rejected folder with the reason."""
+    from skillstack.skills.registry import discover_skills
 
-    @skills_app.command("list")
-    def list_skills(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
-        """Every discovered skill, and every rejected folder with the reason."""
-        from skillstack.skills.registry import discover_skills
+    emit(discover_skills(settings_from(ctx)).to_dict(), as_json, _human_list)
 
-        emit(discover_skills(settings_from(ctx)).to_dict(), as_json, _human_list)
 
-    @skills_app.command("show")
-    def show(ctx: typer.Context, name: str = typer.Argument(..., help="Skill name."), as_json: bool = JSON_OPTION) -> None:
-        """One skill's manifest summary."""
-        from skillstack.skills.runtime import get_runtime
+@skills_app.command("show")
+def show(ctx: typer.Context, name: str = typer.Argument(..., help="Skill name."), as_json: bool = JSON_OPTION) -> None:
+    """One skill's manifest summary."""
+    from skillstack.skills.runtime import get_runtime
 
-        skill = get_runtime(settings_from(ctx)).skill(name)
-        data = skill.to_dict() | {"system_prompt": skill.manifest.system_prompt,
-                                  "generation": vars(skill.manifest.generation), "provenance": skill.manifest.provenance}
-        emit(data, as_json, _human_skill)
+    skill = get_runtime(settings_from(ctx)).skill(name)
+    data = skill.to_dict() | {"system_prompt": skill.manifest.system_prompt,
+                              "generation": vars(skill.manifest.generation), "provenance": skill.manifest.provenance}
+    emit(data, as_json, _human_skill)
 
-    @skills_app.command("check")
-    def check(ctx: typer.Context, path: Path = typer.Argument(..., help="A skill folder."), as_json: bool = JSON_OPTION) -> None:
-        """Check a skill folder (manifest, files, schema, base model) without loading it; exit 2 with the reason."""
-        from skillstack.models import base_model_id
-        from skillstack.skills.registry import inspect_skill
 
-        skill = inspect_skill(path, base_model=base_model_id(settings_from(ctx)))
-        emit({"ok": True} | skill.to_dict(), as_json, lambda d: f"ok: {d['name']} ({d['kind']}, {d['backend']}) at {d['path']}")
+@skills_app.command("check")
+def check(ctx: typer.Context, path: Path = typer.Argument(..., help="A skill folder."), as_json: bool = JSON_OPTION) -> None:
+    """Check a skill folder (manifest, files, schema, base model) without loading it; exit 2 with the reason."""
+    from skillstack.models import base_model_id
+    from skillstack.skills.registry import inspect_skill
 
-    @app.command("run")
-    def run(
-        ctx: typer.Context,
-        skill: str = typer.Argument(..., help="Skill name, or 'base' for the base model without adapter."),
-        text: Optional[str] = typer.Argument(None, help="The user message."),
-        input_file: Optional[Path] = INPUT_OPTION,
-        as_json: bool = JSON_OPTION,
-        temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, help="0 = greedy (default: the skill's)."),
-        top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="Nucleus mass when sampling."),
-        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Most new tokens."),
-        stop: Optional[list[str]] = typer.Option(None, "--stop", help="Stop string (repeatable)."),
-        system: Optional[str] = typer.Option(None, "--system", help="Replace the skill's system prompt."),
-    ) -> None:
-        """Run one skill on TEXT (or every line of --input) and print its answer."""
-        from skillstack.skills.runtime import chat_model
+    skill = inspect_skill(path, base_model=base_model_id(settings_from(ctx)))
+    emit({"ok": True} | skill.to_dict(), as_json, lambda d: f"ok: {d['name']} ({d['kind']}, {d['backend']}) at {d['path']}")
 
-        model = chat_model(settings_from(ctx), skill, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                           stop=stop or None, system_prompt=system)
-        if input_file is not None:
-            messages = model.batch(read_batch(input_file))
-            emit_batch(_result(skill, message) for message in messages)
-            return
-        result = _result(skill, model.invoke(require_text(text, "text")))
-        emit(result, as_json, lambda d: d["output"])
 
-    @app.command("serve")
-    def serve(
-        ctx: typer.Context,
-        host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
-        port: int = typer.Option(8000, "--port", help="TCP port."),
-    ) -> None:
-        """Serve the local skills over an OpenAI-compatible HTTP API (/v1/models, /v1/chat/completions)."""
-        from skillstack.skills.server import serve as run_server
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    skill: str = typer.Argument(..., help="Skill name, or 'base' for the base model without adapter."),
+    text: Optional[str] = typer.Argument(None, help="The user message."),
+    input_file: Optional[Path] = INPUT_OPTION,
+    as_json: bool = JSON_OPTION,
+    temperature: Optional[float] = typer.Option(None, "--temperature", min=0.0, help="0 = greedy (default: the skill's)."),
+    top_p: Optional[float] = typer.Option(None, "--top-p", min=0.0, max=1.0, help="Nucleus mass when sampling."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens", min=1, help="Most new tokens."),
+    stop: Optional[list[str]] = typer.Option(None, "--stop", help="Stop string (repeatable)."),
+    system: Optional[str] = typer.Option(None, "--system", help="Replace the skill's system prompt."),
+) -> None:
+    """Run one skill on TEXT (or every line of --input) and print its answer."""
+    from skillstack.skills.runtime import chat_model
 
-        run_server(settings_from(ctx), host=host, port=port)
+    model = chat_model(settings_from(ctx), skill, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+                       stop=stop or None, system_prompt=system)
+    if input_file is not None:
+        messages = model.batch(read_batch(input_file))
+        emit_batch(_result(skill, message) for message in messages)
+        return
+    result = _result(skill, model.invoke(require_text(text, "text")))
+    emit(result, as_json, lambda d: d["output"])
+
+
+@app.command("serve")
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+) -> None:
+    """Serve the local skills over an OpenAI-compatible HTTP API (/v1/models, /v1/chat/completions)."""
+    from skillstack.skills.server import serve as run_server
+
+    run_server(settings_from(ctx), host=host, port=port)

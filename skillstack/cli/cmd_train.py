@@ -18,8 +18,8 @@ import typer
 from skillstack.errors import ConfigError
 from .common import JSON_OPTION, emit, settings_from
 
-train_app = typer.Typer(help="Train a LoRA skill on the base model: sft (chat), dpo (preference pairs), rft (graders).",
-                        no_args_is_help=True)
+app = typer.Typer(name="train", help="Train a LoRA skill on the base model: sft (chat), dpo (preference pairs), rft (graders).",
+                  no_args_is_help=True)
 
 SKILL_KEYS = ("suffix", "kind", "description", "system_prompt", "routing_examples", "output", "schema_file")
 METHOD_HELP = {"sft": "Supervised fine-tuning on OpenAI chat JSONL (loss on assistant tokens).",
@@ -154,9 +154,4 @@ def _make_command(method: str) -> Callable[..., None]:
 
 
 for _method in ("sft", "dpo", "rft"):
-    train_app.command(_method)(_make_command(_method))
-
-
-def register(app: typer.Typer) -> None:
-    """Add `train sft|dpo|rft` to the root app."""
-    app.add_typer(train_app, name="train")
+    app.command(_method)(_make_command(_method))

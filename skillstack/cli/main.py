@@ -1,7 +1,8 @@
 """Entry point of the `skillstack` command: the root app, --home, and one-line errors.
 
-Each command group lives in its own module with a `register(app)` function; heavy
-libraries are imported inside the commands, so `skillstack --help` is instant.
+Each command module (cmd_<name>.py) defines one `app = typer.Typer(...)`, mounted here the same way:
+named (`name="data"`) it is a group, `skillstack data ...`; unnamed its commands sit at the top level
+(`skillstack ingest`). Heavy libraries are imported inside the commands, so `skillstack --help` is instant.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import typer
 
 from skillstack.errors import SkillstackError
 
-# The command modules, in the order their commands appear in --help.
-COMMAND_MODULES = ("retrieval", "skills", "data", "train", "evaluate", "jobs", "graph")
+# The command modules, in the order their commands appear in --help: knowledge, the agent, skills, building skills.
+COMMAND_MODULES = ("retrieval", "graph", "skills", "data", "train", "evaluate", "jobs")
 
 app = typer.Typer(
     name="skillstack",
@@ -37,7 +38,7 @@ def root(
 
 
 for _name in COMMAND_MODULES:
-    importlib.import_module(f"{__package__}.cmd_{_name}").register(app)
+    app.add_typer(importlib.import_module(f"{__package__}.cmd_{_name}").app)
 
 
 def main(argv: list[str] | None = None) -> int:

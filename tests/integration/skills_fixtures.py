@@ -13,16 +13,20 @@ from typing import Any
 
 import pytest
 
-from skillstack.models import base_model_id, base_model_source
+from skillstack.models import base_model_id, base_model_source, load_base_model
 from skillstack.settings import Settings
 from skillstack.skills.manifest import GenerationDefaults, SkillManifest, write_manifest
 
 
-@cache
-def _scratch_base(source: str) -> Any:
-    from transformers import AutoModelForCausalLM
+_scratch: dict[str, Any] = {}
 
-    return AutoModelForCausalLM.from_pretrained(source)
+
+def _scratch_base(settings: Settings) -> Any:
+    """One private base model per source for every fixture adapter: PEFT wraps it, unload() restores it."""
+    source, _ = base_model_source(settings)
+    if source not in _scratch:
+        _scratch[source] = load_base_model(settings, private=True)
+    return _scratch[source]
 
 
 def make_lora_skill(folder: Path, settings: Settings, *, name: str, seed: int, kind: str = "tone",
@@ -34,9 +38,8 @@ def make_lora_skill(folder: Path, settings: Settings, *, name: str, seed: int, k
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from safetensors.torch import save_file
 
-    source, _ = base_model_source(settings)
     config = LoraConfig(r=rank, lora_alpha=2 * rank, target_modules=list(target_modules), lora_dropout=0.0)
-    peft = get_peft_model(_scratch_base(source), config)
+    peft = get_peft_model(_scratch_base(settings), config)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for param_name, param in peft.named_parameters():

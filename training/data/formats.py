@@ -10,6 +10,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from skillstack.messages import content_text
+
 CHAT = "chat"
 PREFERENCE = "preference"
 REINFORCEMENT = "reinforcement"
@@ -81,16 +83,6 @@ def prompt_and_answer(example: dict[str, Any], fmt: str) -> tuple[list[dict[str,
         last = max(i for i, m in enumerate(messages) if m.get("role") == "assistant")
         return messages[:last], content_text(messages[last].get("content"))
     return messages, None
-
-
-def content_text(content: Any) -> str:
-    """The text of a message content: a string, or the text parts of a content-part list."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(part.get("text", "") for part in content
-                       if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str))
-    return ""
 
 
 def example_messages(example: Any) -> list[Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import InputError
+from skillstack.messages import content_text
 from .checks import check_example
 from .formats import CHAT
 from .jsonl import read_json_object, read_jsonl, write_jsonl
@@ -97,8 +98,7 @@ def teacher_from_model(settings: Any, model: str, *, temperature: float = 0.0, m
     chat = resolve_chat_model(model, BuildContext(settings=settings), {"temperature": temperature, "max_tokens": max_tokens})
 
     def answer(batch: list[list[tuple[str, str]]]) -> list[str]:
-        return [reply.content if isinstance(reply.content, str) else str(reply.content)
-                for reply in chat.batch(batch, config={"max_concurrency": len(batch)})]
+        return [content_text(reply.content) for reply in chat.batch(batch, config={"max_concurrency": len(batch)})]
     return answer
 
 

@@ -10,7 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from .formats import PREFERENCE, REINFORCEMENT, content_text
+from skillstack.messages import content_text
+from .formats import PREFERENCE, REINFORCEMENT
 
 # Tokenizers report absurd model_max_length (1e30) when they do not know; fall back to this.
 DEFAULT_CONTEXT = 8192

@@ -10,6 +10,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from skillstack.errors import ConfigError
+from skillstack.messages import content_text
 from .base import BuildContext
 from .templates import check_template, render
 
@@ -73,7 +74,4 @@ def ask(judge: BaseChatModel, prompt: list[dict[str, str]], instruction: str, sa
     """Render the prompt, append the answer-format instruction, and return the judge's reply text."""
     messages = [(m["role"] if m["role"] != "developer" else "system", render(m["content"], sample, item)) for m in prompt]
     messages.append(("user", instruction))
-    reply = judge.invoke(messages)
-    content = reply.content
-    return content if isinstance(content, str) else "".join(
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in content)
+    return content_text(judge.invoke(messages).content)
