@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -23,12 +23,6 @@ from .backends.requests import ChatRequest, Completion
 from .structured import parse_and_validate, schema_from
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user", "function": "user", "chat": "user"}
-
-
-class Backend(Protocol):
-    def complete(self, request: ChatRequest) -> Completion: ...
-
-    def stream(self, request: ChatRequest) -> Iterator[str]: ...
 
 
 def message_text(message: BaseMessage) -> str:

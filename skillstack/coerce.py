@@ -125,12 +125,16 @@ def field_types(cls: type) -> dict[str, Any]:
 
 
 def coerce_field(cls: type, name: str, raw: Any, *, origin: str, label: str = "setting", from_text: bool = False,
-                 error: type[SkillstackError] = ConfigError) -> Any:
-    """`raw` as dataclass `cls`'s field `name`; a number under the field's metadata "minimum" is refused too."""
-    value = coerce(raw, field_types(cls)[name], name=name, origin=origin, label=label, from_text=from_text, error=error)
+                 error: type[SkillstackError] = ConfigError, shown: str | None = None) -> Any:
+    """`raw` as dataclass `cls`'s field `name`; a number under the field's metadata "minimum" is refused too.
+
+    `shown` is the name errors use when it differs from the field's (a nested table's "generation.top_p").
+    """
+    shown = shown or name
+    value = coerce(raw, field_types(cls)[name], name=shown, origin=origin, label=label, from_text=from_text, error=error)
     minimum = next(f.metadata.get("minimum") for f in fields(cls) if f.name == name)
     if minimum is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value < minimum:
-        raise error(f"{origin}: {label} '{name}' must be at least {minimum}, got {raw!r}")
+        raise error(f"{origin}: {label} '{shown}' must be at least {minimum}, got {raw!r}")
     return value
 
 

@@ -1,0 +1,101 @@
+"""The registry of skill backends: the names a manifest's `backend` may take, and how each is built.
+
+Holds `register_backend(name=, build=, help=)` (one validating function filling one dict) and the
+lookup that loads the built-ins (batching.py registers "peft", the local engine; openai.py registers
+"openai" and "openai-compatible") and entry-point plugins (group "skillstack.backends", each naming
+a module that calls register_backend). Not here: the backends themselves, or the manifest's format.
+
+`build(runtime, skill)` returns a Backend (requests.py) for one discovered skill; `runtime` is the
+SkillRuntime asking, which owns shared state such as the local engine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from skillstack.errors import SkillError
+
+if TYPE_CHECKING:
+    from skillstack.skills.registry import Skill
+    from skillstack.skills.runtime import SkillRuntime
+    from .requests import Backend
+
+_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+BUILTIN_MODULES = ("skillstack.skills.backends.batching", "skillstack.skills.backends.openai")
+ENTRY_POINT_GROUP = "skillstack.backends"
+
+Build = Callable[["SkillRuntime", "Skill"], "Backend"]
+
+
+@dataclass(kw_only=True, frozen=True)
+class BackendType:
+    """A registered backend: the manifest name, how to build one for a skill, one line of help."""
+
+    name: str
+    build: Build
+    help: str
+
+
+_BACKENDS: dict[str, BackendType] = {}
+_loaded = False
+
+
+def register_backend(*, name: str, build: Build, help: str) -> BackendType:
+    """Make `backend = "<name>"` valid in skill manifests (the one way in, for built-ins and plugins)."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise SkillError(f"backend name {name!r} must match {_NAME.pattern}")
+    if not callable(build):
+        raise SkillError(f"backend {name!r}: build must be callable as build(runtime, skill)")
+    if not isinstance(help, str) or not help.strip():
+        raise SkillError(f"backend {name!r}: help must say where its tokens come from, in one line")
+    backend = BackendType(name=name, build=build, help=help)
+    if name in _BACKENDS and _BACKENDS[name] != backend:
+        raise SkillError(f"backend {name!r} is already registered")
+    _BACKENDS[name] = backend
+    return backend
+
+
+def _load() -> None:
+    """Import the built-in backend modules, then the plugins (once per process; a broken plugin only warns)."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    from importlib.metadata import entry_points
+
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            point.load()
+        except Exception as exc:  # noqa: BLE001 - any plugin failure, reported and skipped
+            warnings.warn(f"backend plugin {point.name!r} ({point.value}) not loaded: {exc}", stacklevel=2)
+
+
+def backend_types() -> dict[str, BackendType]:
+    """Every registered backend by name, built-ins first."""
+    _load()
+    return dict(_BACKENDS)
+
+
+def build_backend(runtime: SkillRuntime, skill: Skill) -> Backend:
+    """The backend the skill's manifest names, built for it; SkillError when none is registered under that name."""
+    from .requests import Backend
+
+    backends = backend_types()
+    name = skill.manifest.backend
+    if name not in backends:
+        raise SkillError(f"skill '{skill.name}' needs backend '{name}', which is not installed; "
+                         f"known: {', '.join(backends)}")
+    backend = backends[name].build(runtime, skill)
+    if not isinstance(backend, Backend):
+        raise SkillError(f"backend '{name}' built a {type(backend).__name__} for skill '{skill.name}', not a Backend")
+    return backend
+
+
+__all__ = ["ENTRY_POINT_GROUP", "BackendType", "backend_types", "build_backend", "register_backend"]
