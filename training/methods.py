@@ -12,15 +12,13 @@ and one register_method call.
 
 from __future__ import annotations
 
-import importlib
-import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from skillstack.errors import ConfigError
+from skillstack.registry import Registry
 from .config import TrainingConfig
 from .data.formats import FORMATS
 
@@ -28,7 +26,6 @@ if TYPE_CHECKING:
     from skillstack.settings import Settings
     from .skill_writer import SkillSpec
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 BUILTIN_MODULES = ("skillstack.training.sft", "skillstack.training.dpo", "skillstack.training.rft")
 ENTRY_POINT_GROUP = "skillstack.training_methods"
 
@@ -63,15 +60,14 @@ class TrainingMethod:
     help: str
 
 
-_METHODS: dict[str, TrainingMethod] = {}
-_loaded = False
+_METHODS: Registry[TrainingMethod] = Registry("training method", name_pattern=r"^[a-z][a-z0-9_]*$", error=ConfigError,
+                                              builtin_modules=BUILTIN_MODULES, entry_point_group=ENTRY_POINT_GROUP)
 
 
 def register_method(*, name: str, config_cls: type[TrainingConfig], data_format: str, train: Train,
                     help: str) -> TrainingMethod:
     """Make a training method available to `skillstack train` (the one way in, for built-ins and plugins)."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise ConfigError(f"training method name {name!r} must match {_NAME.pattern}")
+    _METHODS.check_name(name)
     if not (isinstance(config_cls, type) and issubclass(config_cls, TrainingConfig)):
         raise ConfigError(f"training method {name!r}: config_cls must subclass TrainingConfig, got {config_cls!r}")
     if getattr(config_cls, "method", None) != name:
@@ -89,42 +85,18 @@ def register_method(*, name: str, config_cls: type[TrainingConfig], data_format:
         raise ConfigError(f"training method {name!r}: train must be callable")
     if not isinstance(help, str) or not help.strip():
         raise ConfigError(f"training method {name!r}: help must say what it trains on, in one line")
-    method = TrainingMethod(name=name, config_cls=config_cls, data_format=data_format, train=train, help=help)
-    if name in _METHODS and _METHODS[name] != method:
-        raise ConfigError(f"training method {name!r} is already registered")
-    _METHODS[name] = method
-    return method
-
-
-def _load() -> None:
-    """Import the built-in method modules, then the plugins (once per process; a broken plugin only warns)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-    from importlib.metadata import entry_points
-
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            point.load()
-        except Exception as exc:  # noqa: BLE001 - any plugin failure, reported and skipped
-            warnings.warn(f"training method plugin {point.name!r} ({point.value}) not loaded: {exc}", stacklevel=2)
+    return _METHODS.add(name, TrainingMethod(name=name, config_cls=config_cls, data_format=data_format, train=train,
+                                             help=help))
 
 
 def training_methods() -> dict[str, TrainingMethod]:
     """Every registered method by name, built-ins first."""
-    _load()
-    return dict(_METHODS)
+    return _METHODS.load()
 
 
 def get_method(name: str) -> TrainingMethod:
     """The method called name; ConfigError listing the known ones otherwise."""
-    methods = training_methods()
-    if name not in methods:
-        raise ConfigError(f"unknown training method {name!r}; known: {', '.join(methods)}")
-    return methods[name]
+    return _METHODS.get(name)
 
 
 __all__ = ["ENTRY_POINT_GROUP", "TrainJob", "TrainingMethod", "get_method", "register_method", "training_methods"]

@@ -11,21 +11,18 @@ SkillRuntime asking, which owns shared state such as the local engine.
 
 from __future__ import annotations
 
-import importlib
-import re
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from skillstack.errors import SkillError
+from skillstack.registry import Registry
 
 if TYPE_CHECKING:
     from skillstack.skills.registry import Skill
     from skillstack.skills.runtime import SkillRuntime
     from .requests import Backend
 
-_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 BUILTIN_MODULES = ("skillstack.skills.backends.batching", "skillstack.skills.backends.openai")
 ENTRY_POINT_GROUP = "skillstack.backends"
 
@@ -41,46 +38,23 @@ class BackendType:
     help: str
 
 
-_BACKENDS: dict[str, BackendType] = {}
-_loaded = False
+_BACKENDS: Registry[BackendType] = Registry("backend", name_pattern=r"^[a-z][a-z0-9-]*$", error=SkillError,
+                                            builtin_modules=BUILTIN_MODULES, entry_point_group=ENTRY_POINT_GROUP)
 
 
 def register_backend(*, name: str, build: Build, help: str) -> BackendType:
     """Make `backend = "<name>"` valid in skill manifests (the one way in, for built-ins and plugins)."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise SkillError(f"backend name {name!r} must match {_NAME.pattern}")
+    _BACKENDS.check_name(name)
     if not callable(build):
         raise SkillError(f"backend {name!r}: build must be callable as build(runtime, skill)")
     if not isinstance(help, str) or not help.strip():
         raise SkillError(f"backend {name!r}: help must say where its tokens come from, in one line")
-    backend = BackendType(name=name, build=build, help=help)
-    if name in _BACKENDS and _BACKENDS[name] != backend:
-        raise SkillError(f"backend {name!r} is already registered")
-    _BACKENDS[name] = backend
-    return backend
-
-
-def _load() -> None:
-    """Import the built-in backend modules, then the plugins (once per process; a broken plugin only warns)."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-    from importlib.metadata import entry_points
-
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            point.load()
-        except Exception as exc:  # noqa: BLE001 - any plugin failure, reported and skipped
-            warnings.warn(f"backend plugin {point.name!r} ({point.value}) not loaded: {exc}", stacklevel=2)
+    return _BACKENDS.add(name, BackendType(name=name, build=build, help=help))
 
 
 def backend_types() -> dict[str, BackendType]:
     """Every registered backend by name, built-ins first."""
-    _load()
-    return dict(_BACKENDS)
+    return _BACKENDS.load()
 
 
 def build_backend(runtime: SkillRuntime, skill: Skill) -> Backend:

@@ -26,7 +26,7 @@ class EchoBackend(Backend):
 
 @pytest.fixture
 def echo_registered(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_BACKENDS", dict(registry.backend_types()))
+    monkeypatch.setattr(registry._BACKENDS, "entries", registry.backend_types())
     registry.register_backend(name="echo", build=lambda runtime, skill: EchoBackend(), help="Echoes the question.")
 
 
@@ -57,7 +57,7 @@ def test_a_manifest_naming_an_unregistered_backend_is_refused(home: Path) -> Non
 
 
 def test_a_build_that_returns_no_backend_is_refused(monkeypatch: pytest.MonkeyPatch, settings, home: Path) -> None:
-    monkeypatch.setattr(registry, "_BACKENDS", dict(registry.backend_types()))
+    monkeypatch.setattr(registry._BACKENDS, "entries", registry.backend_types())
     registry.register_backend(name="broken", build=lambda runtime, skill: object(), help="Builds nothing useful.")
     write_manifest(home / "skills" / "parrot", SkillManifest(name="parrot", backend="broken"))
     with pytest.raises(SkillError, match="not a Backend"):

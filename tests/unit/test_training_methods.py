@@ -30,7 +30,7 @@ class ToyConfig(TrainingConfig):
 @pytest.fixture
 def toy_method(monkeypatch: pytest.MonkeyPatch) -> list[methods.TrainJob]:
     """Register "toy" for one test; its train function records the jobs it gets."""
-    monkeypatch.setattr(methods, "_METHODS", dict(methods.training_methods()))
+    monkeypatch.setattr(methods._METHODS, "entries", methods.training_methods())
     jobs: list[methods.TrainJob] = []
 
     def train(settings: object, job: methods.TrainJob) -> Path:
