@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 
-from skillstack.coerce import coerce_field, field_types
+from skillstack.coerce import coerce_field, field_types, type_name
 from skillstack.errors import ConfigError
 from .common import JSON_OPTION, emit, settings_from
 
@@ -121,13 +121,14 @@ def _common_parameters() -> list[inspect.Parameter]:
             for name, hint, default in options]
 
 
-def _config_parameters(method: TrainingMethod, taken: set[str]) -> list[inspect.Parameter]:
+def _config_parameters(method: TrainingMethod, common: list[inspect.Parameter]) -> list[inspect.Parameter]:
     """One option per field of the method's config, typed and helped from the field."""
+    taken = {p.name for p in common} | {flag for p in common for flag in getattr(p.default, "param_decls", None) or ()}
     parameters = []
     hints = field_types(method.config_cls)
     for item in fields(method.config_cls):
         flag, text = "--" + item.name.replace("_", "-"), item.metadata["help"]
-        if item.name in taken:
+        if item.name in taken or flag in taken:
             raise ConfigError(f"training method {method.name!r}: config field '{item.name}' clashes with "
                               f"a flag every method has; rename the field")
         hint = hints[item.name]
@@ -136,7 +137,8 @@ def _config_parameters(method: TrainingMethod, taken: set[str]) -> list[inspect.
         elif hint is dict or getattr(hint, "__origin__", None) is dict:
             annotation, option = Optional[Path], typer.Option(None, flag, help=f"{text} (a JSON/TOML file)")
         else:
-            annotation, option = Optional[str], typer.Option(None, flag, help=text)
+            metavar = type_name(hint).replace(" or ", "|").replace("'", "").replace("a list of ", "list of ")
+            annotation, option = Optional[str], typer.Option(None, flag, help=text, metavar=metavar)
         parameters.append(inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
                                             default=option))
     return parameters
@@ -145,7 +147,7 @@ def _config_parameters(method: TrainingMethod, taken: set[str]) -> list[inspect.
 def _make_command(method: TrainingMethod) -> Callable[..., None]:
     """The `train <method>` command; its signature (what typer reads) is built from the method's config."""
     common = _common_parameters()
-    config_params = _config_parameters(method, {p.name for p in common})
+    config_params = _config_parameters(method, common)
     file_fields = {p.name for p in config_params if p.annotation == Optional[Path]}
 
     def command(*, ctx: typer.Context, train_file: Path, validation_file: Optional[Path], config_file: Optional[Path],

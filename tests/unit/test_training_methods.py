@@ -103,3 +103,17 @@ def test_a_registered_method_is_a_train_subcommand_with_flags_from_its_config(
 def test_a_mistyped_flag_names_the_field(toy_method: list, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'margin' must be float"):
         train_cli(tmp_path, ["toy", "prefs.jsonl", "--suffix", "t", "--margin", "wide"])
+
+
+def test_a_config_field_that_would_shadow_a_shared_flag_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    @dataclass(kw_only=True)
+    class ClashConfig(TrainingConfig):
+        config: str = setting("Shadows --config.", "")
+
+        method = "clash"
+        base_learning_rate = 1e-4
+
+    monkeypatch.setattr(methods._METHODS, "entries", methods.training_methods())
+    methods.register_method(name="clash", config_cls=ClashConfig, data_format=PREFERENCE, train=print, help="Clashes.")
+    with pytest.raises(ConfigError, match="config field 'config' clashes"):
+        train_cli(tmp_path, ["--help"])
