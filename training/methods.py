@@ -1,6 +1,6 @@
 """The registry of training methods, and TrainJob, the one object every method's train function takes.
 
-Holds `register_method` (one validating function filling one dict, as PEFT's register_peft_method),
+Holds `register_method` (one validating function filling one Registry, as PEFT's register_peft_method),
 the lookup that loads the built-ins (sft.py, dpo.py, rft.py register themselves exactly like a
 plugin module would) and entry-point plugins (group "skillstack.training_methods", each naming a
 module that calls register_method). `skillstack train` builds one subcommand per method, with flags

@@ -1,6 +1,6 @@
 """The registry of skill backends: the names a manifest's `backend` may take, and how each is built.
 
-Holds `register_backend(name=, build=, help=)` (one validating function filling one dict) and the
+Holds `register_backend(name=, build=, help=)` (one validating function filling one Registry) and the
 lookup that loads the built-ins (batching.py registers "peft", the local engine; openai.py registers
 "openai" and "openai-compatible") and entry-point plugins (group "skillstack.backends", each naming
 a module that calls register_backend). Not here: the backends themselves, or the manifest's format.
