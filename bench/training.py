@@ -65,11 +65,14 @@ def epoch_tokens(settings, data: Path, max_len: int) -> int:
 
 def run_skillstack(settings, data: Path, out: Path, args: argparse.Namespace) -> float:
     from skillstack.training.metrics import read_metrics
+    from skillstack.training.methods import TrainJob
     from skillstack.training.sft import SFTConfig, train_sft
+    from skillstack.training.skill_writer import SkillSpec
 
     config = SFTConfig(n_epochs=1, batch_size=args.batch_size, learning_rate_multiplier=LEARNING_RATE / 1e-3,
                        max_seq_len=args.max_len, save_every=0, seed=0, num_threads=args.threads, **LORA)
-    folder = train_sft(settings, data, output_dir=out / "skill", config=config, suffix="bench", progress=False)
+    folder = train_sft(settings, TrainJob(train_file=data, output_dir=out / "skill", config=config,
+                                          skill=SkillSpec(suffix="bench"), progress=False))
     rows = read_metrics(folder / "metrics.jsonl")
     return rows[-1]["tokens"] / rows[-1]["tokens_per_s"]  # the loop's own training seconds
 

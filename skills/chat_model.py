@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
@@ -26,10 +26,6 @@ from .structured import parse_and_validate, schema_from
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user", "function": "user", "chat": "user"}
 
 
-class Backend(Protocol):
-    def complete(self, request: ChatRequest) -> Completion: ...
-
-    def stream(self, request: ChatRequest) -> Iterator[str]: ...
 
 
 def to_chat_messages(messages: Sequence[BaseMessage], system_prompt: str) -> list[dict[str, str]]:

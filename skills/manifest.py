@@ -14,14 +14,15 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from skillstack.coerce import coerce_field
 from skillstack.errors import SkillError
 from skillstack.io import atomic_write_text
+from skillstack.skills.backends.registry import backend_types
 
 SKILL_FORMAT_VERSION = 1
 MANIFEST_FILES = ("skill.toml", "skill.json")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._:-]*$")
 KINDS = ("tone", "format", "reasoning", "other")
-BACKENDS = ("peft", "openai", "openai-compatible")
 OUTPUTS = ("text", "json")
 # "base" names the bare base model in every API, so no skill may take it.
 RESERVED_NAMES = frozenset({"base"})
@@ -29,15 +30,15 @@ RESERVED_NAMES = frozenset({"base"})
 
 @dataclass(kw_only=True)
 class GenerationDefaults:
-    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature; 0 means greedy decoding."})
-    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (used when temperature > 0)."})
-    max_tokens: int = field(default=256, metadata={"help": "Most new tokens generated per answer."})
+    temperature: float = field(default=0.0, metadata={"help": "Sampling temperature; 0 means greedy decoding.", "minimum": 0})
+    top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (used when temperature > 0).", "minimum": 0})
+    max_tokens: int = field(default=256, metadata={"help": "Most new tokens generated per answer.", "minimum": 1})
     stop: list[str] = field(default_factory=list, metadata={"help": "Strings that end the answer (not included)."})
 
 
 @dataclass(kw_only=True)
 class SkillManifest:
-    version: int = field(default=SKILL_FORMAT_VERSION, metadata={"help": "Manifest format version."})
+    version: int = field(default=SKILL_FORMAT_VERSION, metadata={"help": "Manifest format version.", "minimum": 1})
     name: str = field(metadata={"help": "Skill name, ^[a-z0-9][a-z0-9._:-]*$; the folder's name by convention."})
     description: str = field(default="", metadata={"help": "What the skill does, one or two sentences (shown to routers)."})
     kind: str = field(default="other", metadata={"help": "tone | format | reasoning | other."})
@@ -57,12 +58,9 @@ def _fail(source: Path, key: str, problem: str) -> SkillError:
     return SkillError(f"{source}: field '{key}' {problem}")
 
 
-def _check_str(source: Path, key: str, value: Any, *, optional: bool = False) -> str | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise _fail(source, key, f"must be a string, got {type(value).__name__}")
-    return value
+def _field(cls: type, source: Path, key: str, value: Any, *, prefix: str = "") -> Any:
+    """One manifest value as its field's declared type (a typed file: no text parsing); errors name the field."""
+    return coerce_field(cls, key, value, origin=str(source), label="field", error=SkillError, shown=prefix + key)
 
 
 def _check_choice(source: Path, key: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -71,34 +69,16 @@ def _check_choice(source: Path, key: str, value: Any, choices: tuple[str, ...]) 
     return value
 
 
-def _check_str_list(source: Path, key: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        raise _fail(source, key, "must be a list of strings")
-    return list(value)
-
-
 def _parse_generation(source: Path, raw: Any) -> GenerationDefaults:
     if not isinstance(raw, dict):
         raise _fail(source, "generation", "must be a table of temperature, top_p, max_tokens, stop")
     known = {f.name for f in fields(GenerationDefaults)}
     for key in sorted(set(raw) - known):
         warnings.warn(f"{source}: unknown key 'generation.{key}' ignored (newer skillstack?)", stacklevel=3)
-    gen = GenerationDefaults()
-    for key in ("temperature", "top_p"):
-        if key in raw:
-            value = raw[key]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise _fail(source, f"generation.{key}", f"must be a number >= 0, got {value!r}")
-            setattr(gen, key, float(value))
+    gen = GenerationDefaults(**{key: _field(GenerationDefaults, source, key, value, prefix="generation.")
+                                for key, value in raw.items() if key in known})
     if not 0 < gen.top_p <= 1:
         raise _fail(source, "generation.top_p", f"must be in (0, 1], got {gen.top_p}")
-    if "max_tokens" in raw:
-        value = raw["max_tokens"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise _fail(source, "generation.max_tokens", f"must be an integer >= 1, got {value!r}")
-        gen.max_tokens = value
-    if "stop" in raw:
-        gen.stop = _check_str_list(source, "generation.stop", raw["stop"])
     return gen
 
 
@@ -109,33 +89,25 @@ def parse_manifest(data: dict[str, Any], source: Path) -> SkillManifest:
     known = {f.name for f in fields(SkillManifest)}
     for key in sorted(set(data) - known):
         warnings.warn(f"{source}: unknown key '{key}' ignored (newer skillstack?)", stacklevel=2)
-    version = data.get("version")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _fail(source, "version", f"must be an integer >= 1, got {version!r}")
+    version = _field(SkillManifest, source, "version", data.get("version"))
     if version > SKILL_FORMAT_VERSION:
         warnings.warn(f"{source}: manifest version {version} is newer than {SKILL_FORMAT_VERSION}; "
                       "reading the fields this version knows", stacklevel=2)
-    name = _check_str(source, "name", data.get("name"))
+    name = _field(SkillManifest, source, "name", data.get("name"))
     if not NAME_PATTERN.match(name) or name in RESERVED_NAMES:
         raise _fail(source, "name", f"{name!r} is not a valid skill name (^[a-z0-9][a-z0-9._:-]*$, not 'base')")
+    typed = {key: _field(SkillManifest, source, key, data[key]) for key in
+             ("description", "base_model", "routing_examples", "system_prompt", "schema", "model", "base_url", "provenance")
+             if key in data}
     manifest = SkillManifest(
         version=version,
         name=name,
-        description=_check_str(source, "description", data.get("description", "")),
         kind=_check_choice(source, "kind", data.get("kind", "other"), KINDS),
-        backend=_check_choice(source, "backend", data.get("backend", "peft"), BACKENDS),
-        base_model=_check_str(source, "base_model", data.get("base_model", "")),
-        routing_examples=_check_str_list(source, "routing_examples", data.get("routing_examples", [])),
-        system_prompt=_check_str(source, "system_prompt", data.get("system_prompt", "")),
+        backend=_check_choice(source, "backend", data.get("backend", "peft"), tuple(backend_types())),
         generation=_parse_generation(source, data.get("generation", {})),
         output=_check_choice(source, "output", data.get("output", "text"), OUTPUTS),
-        schema=_check_str(source, "schema", data.get("schema"), optional=True),
-        model=_check_str(source, "model", data.get("model"), optional=True),
-        base_url=_check_str(source, "base_url", data.get("base_url"), optional=True),
-        provenance=data.get("provenance", {}),
+        **typed,
     )
-    if not isinstance(manifest.provenance, dict):
-        raise _fail(source, "provenance", "must be a table/object")
     if manifest.output == "json" and not manifest.schema:
         raise _fail(source, "schema", "is required when output = \"json\" (a JSON Schema file in the folder)")
     if manifest.backend == "peft" and not manifest.base_model:

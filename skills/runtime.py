@@ -2,7 +2,8 @@
 
 `chat_model(settings, "base")` is the base model without adapter; any discovered skill name
 gives that skill on its backend. The local engine (base model + adapters) is built once,
-on first local use. Discovery lives in registry.py, token generation in backends/.
+on first local use. Discovery lives in registry.py, which backend a manifest's name means in
+backends/registry.py, token generation in backends/.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from langchain_core.language_models import BaseChatModel
 
 from skillstack.errors import SkillError
 from skillstack.settings import Settings
+from .backends.requests import Backend
 from .chat_model import SkillChatModel
 from .manifest import SkillManifest
 from .registry import Discovery, Skill, discover_skills
@@ -73,21 +75,12 @@ class SkillRuntime:
             from .backends.batching import LocalBackend
 
             return self._build(name, None, LocalBackend(batcher=self.batcher), overrides)
+        from .backends.registry import build_backend
+
         skill = self.skill(name)
-        return self._build(name, skill, self._backend_for(skill), overrides)
+        return self._build(name, skill, build_backend(self, skill), overrides)
 
-    def _backend_for(self, skill: Skill) -> Any:
-        manifest = skill.manifest
-        if manifest.backend == "peft":
-            from .backends.batching import LocalBackend
-
-            return LocalBackend(batcher=self.batcher, adapter=skill.name, folder=skill.path,
-                                trained_on=manifest.base_model)
-        from .backends.openai import remote_backend
-
-        return remote_backend(self.settings, manifest)
-
-    def _build(self, name: str, skill: Skill | None, backend: Any, overrides: dict[str, Any]) -> SkillChatModel:
+    def _build(self, name: str, skill: Skill | None, backend: Backend, overrides: dict[str, Any]) -> SkillChatModel:
         manifest: SkillManifest | None = skill.manifest if skill else None
         values: dict[str, Any] = {"skill": name, "backend": backend}
         if manifest is not None:

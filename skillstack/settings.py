@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-import types
-import typing
 import warnings
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from .coerce import coerce_field
 from .errors import ConfigError
 
 ENV_PREFIX = "SKILLSTACK_"
@@ -61,26 +60,6 @@ class Settings:
         return self.home / "config.toml"
 
 
-def _coerce(name: str, raw: Any, origin: str) -> Any:
-    """Turn a TOML/env/flag value into the field's type; errors name the field and where it came from."""
-    hint = typing.get_type_hints(Settings)[name]
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):  # Optional[X] -> X
-        hint = next(arg for arg in typing.get_args(hint) if arg is not type(None))
-    try:
-        if hint is Path:
-            return Path(str(raw)).expanduser()
-        if hint is bool:
-            return raw if isinstance(raw, bool) else str(raw).lower() in {"1", "true", "yes", "on"}
-        if hint in (int, float, str):
-            return hint(raw)
-        if typing.get_origin(hint) is tuple:
-            items = raw.split(os.pathsep) if isinstance(raw, str) else list(raw)
-            return tuple(Path(str(i)).expanduser() for i in items if str(i))
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{origin}: setting '{name}' must be {getattr(hint, '__name__', hint)}, got {raw!r}") from exc
-    return raw
-
-
 def load_settings(home: str | Path | None = None, **flags: Any) -> Settings:
     """Build Settings from defaults < home/config.toml < SKILLSTACK_* environment < flags (None = unset)."""
     names = {f.name: f for f in fields(Settings)}
@@ -97,18 +76,18 @@ def load_settings(home: str | Path | None = None, **flags: Any) -> Settings:
             if key not in names or key == "home":
                 warnings.warn(f"{config_path}: unknown setting '{key}' ignored (newer skillstack?)", stacklevel=2)
                 continue
-            values[key] = _coerce(key, raw, str(config_path))
+            values[key] = coerce_field(Settings, key, raw, origin=str(config_path), from_text=True)
 
     for name in names:
         env_value = os.environ.get(ENV_PREFIX + name.upper())
         if env_value is not None and name != "home":
-            values[name] = _coerce(name, env_value, f"${ENV_PREFIX}{name.upper()}")
+            values[name] = coerce_field(Settings, name, env_value, origin=f"${ENV_PREFIX}{name.upper()}", from_text=True)
 
     for name, raw in flags.items():
         if name not in names:
             raise ConfigError(f"unknown setting '{name}'")
         if raw is not None:
-            values[name] = _coerce(name, raw, f"--{name.replace('_', '-')}")
+            values[name] = coerce_field(Settings, name, raw, origin=f"--{name.replace('_', '-')}", from_text=True)
 
     settings = Settings(**values)
     if len(settings.collection) < 3:

@@ -1,7 +1,8 @@
-"""Training configurations (SFT, DPO, RFT) and the "auto" hyperparameter heuristics.
+"""The configuration every training method shares, and the "auto" hyperparameter heuristics.
 
-Holds keyword-only dataclasses with help text per field, their loading from TOML/JSON
-mappings, and the pure functions that turn "auto" into numbers; not the training loops.
+Holds TrainingConfig (keyword-only, help text per field; each method's config, e.g. sft.py's SFTConfig,
+subclasses it beside its trainer), its loading from TOML/JSON mappings and flags, and the pure
+functions that turn "auto" into numbers; not the training loops, not the method registry (methods.py).
 
 The "auto" rules follow OpenAI's fine-tuning defaults, scaled for LoRA on a small base:
 - n_epochs: 3, raised so that at least 100 examples are seen in total (at most 25 epochs),
@@ -15,83 +16,59 @@ The "auto" rules follow OpenAI's fine-tuning defaults, scaled for LoRA on a smal
 from __future__ import annotations
 
 import math
-import typing
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any, Literal, TypeVar, Union
+from typing import Any, ClassVar, Literal, TypeVar, Union
 
+from skillstack.coerce import coerce_field
 from skillstack.errors import ConfigError
 
 AUTO = "auto"
-# Learning rates that LoRA adapters of small causal LMs train well with, before the multiplier.
-BASE_LEARNING_RATE = {"sft": 1e-3, "dpo": 5e-5, "rft": 2e-5}
-
 Auto = Literal["auto"]
 
 
-def _help(text: str, default: Any = MISSING, factory: Any = MISSING) -> Any:
+def setting(text: str, default: Any = MISSING, *, factory: Any = MISSING, minimum: float | None = None) -> Any:
+    """A config field with its help text (the flag's help) and, for numbers, the least value allowed."""
+    metadata = {"help": text, "minimum": minimum}
     if factory is not MISSING:
-        return field(default_factory=factory, metadata={"help": text})
-    return field(default=default, metadata={"help": text})
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
 
 
 @dataclass(kw_only=True)
 class TrainingConfig:
-    """Hyperparameters every local training method shares."""
+    """Hyperparameters every local training method shares; a method's config subclasses it.
 
-    n_epochs: Union[int, Auto] = _help("Passes over the training data; 'auto' follows OpenAI's rule (3, kept within 100..25,000 examples seen).", AUTO)
-    batch_size: Union[int, Auto] = _help("Examples per optimizer step; 'auto' is ~2% of the examples as a power of two in 1..32.", AUTO)
-    learning_rate_multiplier: Union[float, Auto] = _help("Multiplier on the method's base LoRA learning rate; 'auto' is sqrt(batch_size/8) within 0.5..2.", AUTO)
-    lora_r: int = _help("LoRA rank.", 8)
-    lora_alpha: int = _help("LoRA scaling numerator (the update is scaled by alpha / r).", 16)
-    lora_dropout: float = _help("Dropout on the LoRA input during training.", 0.05)
-    target_modules: Union[str, list[str]] = _help("Modules that get LoRA adapters: 'all-linear' or a list of names such as ['q_proj', 'v_proj'].", "all-linear")
-    seed: int = _help("Random seed for adapter initialisation, shuffling and sampling.", 42)
-    max_seq_len: int = _help("Tokens per example; longer examples are cut at the end (the validator flags them first).", 1024)
-    max_steps: int = _help("Stop after this many optimizer steps (0: run all epochs).", 0)
-    save_every: int = _help("Write a resumable checkpoint every N optimizer steps (0: only at the end).", 50)
-    eval_every: int = _help("Compute validation loss every N steps (0: about ten times per run); needs a validation file.", 0)
-    early_stopping_patience: int = _help("Stop after this many evaluations without a better validation loss (0: never).", 3)
-    warmup_ratio: float = _help("Fraction of the steps over which the learning rate ramps up linearly.", 0.05)
-    weight_decay: float = _help("AdamW weight decay on the LoRA weights.", 0.0)
-    max_grad_norm: float = _help("Gradients are clipped to this global norm.", 1.0)
-    gradient_checkpointing: bool = _help("Recompute activations in the backward pass: about 30% slower, far less memory on long examples.", False)
-    qlora: bool = _help("Load the base model in 4 bits (QLoRA); needs bitsandbytes and a CUDA GPU.", False)
-    num_threads: int = _help("torch CPU threads (0: auto, one per idle core: cores minus the load of other processes, at least 1).", 0)
+    A subclass sets `method` (its registered name) and `base_learning_rate` (the LoRA learning rate
+    it trains well with before the multiplier).
+    """
 
-    method = "sft"
+    n_epochs: Union[int, Auto] = setting("Passes over the training data; 'auto' follows OpenAI's rule (3, kept within 100..25,000 examples seen).", AUTO, minimum=1)
+    batch_size: Union[int, Auto] = setting("Examples per optimizer step; 'auto' is ~2% of the examples as a power of two in 1..32.", AUTO, minimum=1)
+    learning_rate_multiplier: Union[float, Auto] = setting("Multiplier on the method's base LoRA learning rate; 'auto' is sqrt(batch_size/8) within 0.5..2.", AUTO, minimum=0)
+    lora_r: int = setting("LoRA rank.", 8, minimum=1)
+    lora_alpha: int = setting("LoRA scaling numerator (the update is scaled by alpha / r).", 16, minimum=0)
+    lora_dropout: float = setting("Dropout on the LoRA input during training.", 0.05, minimum=0)
+    target_modules: Union[str, list[str]] = setting("Modules that get LoRA adapters: 'all-linear' or a list of names such as ['q_proj', 'v_proj'].", "all-linear")
+    seed: int = setting("Random seed for adapter initialisation, shuffling and sampling.", 42, minimum=0)
+    max_seq_len: int = setting("Tokens per example; longer examples are cut at the end (the validator flags them first).", 1024, minimum=1)
+    max_steps: int = setting("Stop after this many optimizer steps (0: run all epochs).", 0, minimum=0)
+    save_every: int = setting("Write a resumable checkpoint every N optimizer steps (0: only at the end).", 50, minimum=0)
+    eval_every: int = setting("Compute validation loss every N steps (0: about ten times per run); needs a validation file.", 0, minimum=0)
+    early_stopping_patience: int = setting("Stop after this many evaluations without a better validation loss (0: never).", 3, minimum=0)
+    warmup_ratio: float = setting("Fraction of the steps over which the learning rate ramps up linearly.", 0.05, minimum=0)
+    weight_decay: float = setting("AdamW weight decay on the LoRA weights.", 0.0, minimum=0)
+    max_grad_norm: float = setting("Gradients are clipped to this global norm.", 1.0, minimum=0)
+    gradient_checkpointing: bool = setting("Recompute activations in the backward pass: about 30% slower, far less memory on long examples.", False)
+    qlora: bool = setting("Load the base model in 4 bits (QLoRA); needs bitsandbytes and a CUDA GPU.", False)
+    num_threads: int = setting("torch CPU threads (0: auto, one per idle core: cores minus the load of other processes, at least 1).", 0, minimum=0)
+
+    method: ClassVar[str]
+    base_learning_rate: ClassVar[float]
 
     def to_dict(self) -> dict[str, Any]:
         return {"method": self.method, **asdict(self)}
 
 
-@dataclass(kw_only=True)
-class SFTConfig(TrainingConfig):
-    """Supervised fine-tuning: the loss covers assistant tokens only (those with weight 1)."""
-
-
-@dataclass(kw_only=True)
-class DPOConfig(TrainingConfig):
-    """Direct preference optimisation from preferred / non-preferred pairs."""
-
-    beta: float = _help("DPO temperature: how far the adapter may move from the base model's preferences.", 0.1)
-
-    method = "dpo"
-
-
-@dataclass(kw_only=True)
-class RFTConfig(TrainingConfig):
-    """Reinforcement fine-tuning: sample completions, score them with a grader, update the adapter (GRPO)."""
-
-    grader: dict[str, Any] = _help("Grader spec in OpenAI's grader JSON (string_check, text_similarity, python, multi, ...).", factory=dict)
-    n_samples: int = _help("Completions sampled per prompt; their rewards are compared within the group.", 4)
-    max_completion_tokens: int = _help("Tokens per sampled completion.", 64)
-    temperature: float = _help("Sampling temperature for the completions.", 1.0)
-    beta: float = _help("KL penalty towards the base model (0 skips the reference model).", 0.0)
-
-    method = "rft"
-
-
-CONFIG_CLASSES: dict[str, type[TrainingConfig]] = {"sft": SFTConfig, "dpo": DPOConfig, "rft": RFTConfig}
 C = TypeVar("C", bound=TrainingConfig)
 
 
@@ -151,41 +128,8 @@ def resolve_hyperparameters(config: TrainingConfig, n_examples: int) -> Hyperpar
     if config.max_steps:
         total = min(total, config.max_steps)
     return Hyperparameters(n_epochs=n_epochs, batch_size=batch_size, learning_rate_multiplier=multiplier,
-                           learning_rate=BASE_LEARNING_RATE[config.method] * multiplier,
+                           learning_rate=config.base_learning_rate * multiplier,
                            steps_per_epoch=steps_per_epoch, total_steps=total)
-
-
-def _coerce(cls: type, name: str, raw: Any, origin: str) -> Any:
-    """Check one value against the field's type; "auto" is accepted where the field allows it."""
-    hint = typing.get_type_hints(cls)[name]
-    options = typing.get_args(hint) if typing.get_origin(hint) is Union else (hint,)
-    if raw == AUTO and any(typing.get_origin(o) is Literal for o in options):
-        return AUTO
-    for option in options:
-        base = typing.get_origin(option) or option
-        if base is bool and isinstance(raw, bool):
-            return raw
-        if base is bool and isinstance(raw, str) and raw.lower() in {"true", "false", "1", "0", "yes", "no"}:
-            return raw.lower() in {"true", "1", "yes"}
-        if base in (int, float) and not isinstance(raw, bool):
-            try:
-                value = base(raw)
-            except (TypeError, ValueError):
-                continue
-            if base is int and isinstance(raw, float) and value != raw:
-                continue
-            if value < 0:
-                raise ConfigError(f"{origin}: '{name}' must not be negative, got {raw!r}")
-            return value
-        if base is str and isinstance(raw, str):
-            return raw
-        if base is list and isinstance(raw, list) and all(isinstance(i, str) for i in raw):
-            return list(raw)
-        if base is dict and isinstance(raw, dict):
-            return raw
-    allowed = " or ".join(getattr(typing.get_origin(o) or o, "__name__", str(o)) for o in options)
-    allowed = allowed.replace("Literal", "'auto'")
-    raise ConfigError(f"{origin}: '{name}' must be {allowed}, got {raw!r}")
 
 
 def config_from_mapping(cls: type[C], data: dict[str, Any], *, origin: str = "config") -> C:
@@ -199,14 +143,10 @@ def config_from_mapping(cls: type[C], data: dict[str, Any], *, origin: str = "co
             continue
         if key not in names:
             raise ConfigError(f"{origin}: unknown setting '{key}' for {cls.method}; known: {', '.join(sorted(names))}")
-        values[key] = _coerce(cls, key, raw, origin)
-    config = cls(**values)
-    for key in ("batch_size", "n_epochs", "lora_r", "max_seq_len"):
-        if getattr(config, key) in (0,):
-            raise ConfigError(f"{origin}: '{key}' must be at least 1")
-    return config
+        values[key] = coerce_field(cls, key, raw, origin=origin, from_text=True)
+    return cls(**values)
 
 
-__all__ = ["AUTO", "CONFIG_CLASSES", "DPOConfig", "Hyperparameters", "RFTConfig", "SFTConfig", "TrainingConfig",
+__all__ = ["AUTO", "Hyperparameters", "TrainingConfig", "setting",
            "auto_batch_size", "auto_threads", "auto_learning_rate_multiplier", "auto_n_epochs", "config_from_mapping",
            "resolve_hyperparameters"]

@@ -1,22 +1,39 @@
 """Reinforcement fine-tuning with LoRA: sample completions, score them with a grader, update the adapter (TRL's GRPO).
 
-Holds the reward function built from a grader spec and the GRPO set-up; the graders are
-training/graders (the same engine `skillstack eval` uses), resume, metrics and the skill folder trl_runs.py's.
+Holds RFTConfig, the reward function built from a grader spec and what GRPO adds to the shared TRL
+set-up; the graders are training/graders (the same engine `skillstack eval` uses), model, trainer,
+resume, metrics and the skill folder trl_runs.py's. Registers itself as method "rft".
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from skillstack.errors import ConfigError, TrainingError
 from skillstack.messages import content_text
 from skillstack.settings import Settings
-from .config import Hyperparameters, RFTConfig
-from .data.formats import has_images
-from .skill_writer import SkillSpec
-from .trl_runs import train_with_trl, trl_arguments
+from .config import Hyperparameters, TrainingConfig, setting
+from .data.formats import REINFORCEMENT, has_images
+from .methods import TrainJob, register_method
+from .trl_runs import train_with_trl
+
+
+@dataclass(kw_only=True)
+class RFTConfig(TrainingConfig):
+    """Reinforcement fine-tuning: sample completions, score them with a grader, update the adapter (GRPO)."""
+
+    grader: dict[str, Any] = setting("Grader spec in OpenAI's grader JSON (string_check, text_similarity, python, multi, ...).",
+                                     factory=dict)
+    n_samples: int = setting("Completions sampled per prompt; their rewards are compared within the group.", 4, minimum=0)
+    max_completion_tokens: int = setting("Tokens per sampled completion.", 64, minimum=0)
+    temperature: float = setting("Sampling temperature for the completions.", 1.0, minimum=0)
+    beta: float = setting("KL penalty towards the base model (0 skips the reference model).", 0.0, minimum=0)
+
+    method = "rft"
+    base_learning_rate = 2e-5
 
 
 def prompt_rows(examples: list[dict[str, Any]], system_prompt: str = "", *, source: str = "dataset") -> list[dict[str, Any]]:
@@ -51,40 +68,29 @@ def grader_reward(grader: Any) -> Callable[..., list[float]]:
     return reward
 
 
-def train_rft(settings: Settings, train_file: Path, *, output_dir: Path, config: RFTConfig,
-              validation_file: Path | None = None, suffix: str, skill_kind: str = "other", system_prompt: str = "",
-              routing_examples: list[str] | None = None, output: str = "text", schema_file: Path | None = None,
-              description: str = "", progress: bool = True) -> Path:
+def train_rft(settings: Settings, job: TrainJob) -> Path:
     """LoRA GRPO of the base model rewarded by config.grader; returns the finished skill folder (resumes a killed run)."""
     from .graders import build_grader
 
+    config = job.config
     if not config.grader:
         raise ConfigError("rft needs a grader: pass --grader FILE.json or set grader in the config")
     if config.n_samples < 2:
         raise ConfigError("rft's n_samples must be at least 2: rewards are compared within each prompt's group")
     grader = build_grader(config.grader, settings=settings)
-    spec = SkillSpec(suffix=suffix, kind=skill_kind, description=description, system_prompt=system_prompt,
-                     routing_examples=list(routing_examples or []), output=output, schema_file=schema_file)
 
-    def build_trainer(folder: Path, callback: Any, hyper: Hyperparameters, train_rows: list, val_rows: list) -> Any:
-        import trl
-        from datasets import Dataset
-
-        from .lora import load_lora_model
-
-        model, tokenizer = load_lora_model(settings, config)
-        common = trl_arguments(settings, config, hyper, folder, has_validation=bool(val_rows), progress=progress)
+    def arguments(hyper: Hyperparameters) -> dict[str, Any]:
         # GRPO counts completions per device batch: batch_size prompts times n_samples completions each.
-        common["per_device_train_batch_size"] = common["per_device_eval_batch_size"] = hyper.batch_size * config.n_samples
-        args = trl.GRPOConfig(**common, num_generations=config.n_samples, max_completion_length=config.max_completion_tokens,
-                              temperature=config.temperature, beta=config.beta)
-        return trl.GRPOTrainer(model=model, reward_funcs=[grader_reward(grader)], args=args,
-                               train_dataset=Dataset.from_list(train_rows),
-                               eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
-                               processing_class=tokenizer, callbacks=[callback])
+        completions = hyper.batch_size * config.n_samples
+        return {"per_device_train_batch_size": completions, "per_device_eval_batch_size": completions,
+                "num_generations": config.n_samples, "max_completion_length": config.max_completion_tokens,
+                "temperature": config.temperature, "beta": config.beta}
 
-    return train_with_trl(settings, spec, config=config, train_file=train_file, validation_file=validation_file,
-                          output_dir=output_dir, to_rows=prompt_rows, build_trainer=build_trainer)
+    return train_with_trl(settings, job, to_rows=prompt_rows, trainer="GRPO", arguments=arguments,
+                          reward_funcs=[grader_reward(grader)])
 
+
+register_method(name="rft", config_cls=RFTConfig, data_format=REINFORCEMENT, train=train_rft,
+                help="Reinforcement fine-tuning on reinforcement JSONL, rewarded by a grader (--grader FILE).")
 
 __all__ = ["RFTConfig", "grader_reward", "prompt_rows", "train_rft"]

@@ -2,7 +2,7 @@
 
 Holds the SFT loop (assistant-only loss, length-grouped dynamic batches, validation loss,
 early stopping, checkpoints and resume) and `train_sft`; data preparation is encoding.py's,
-on-disk state checkpoints.py's, the folder skill_writer.py's.
+on-disk state checkpoints.py's, the folder skill_writer.py's. Registers itself as method "sft".
 
 Why not TRL's SFTTrainer here: it pads to the longest example of shuffled batches,
 checkpoints activations by default and computes logits for every position; this loop
@@ -15,7 +15,7 @@ import logging
 import math
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +23,23 @@ from skillstack.errors import TrainingError
 from skillstack.models import load_tokenizer
 from skillstack.settings import Settings
 from .checkpoints import LoopState, latest_checkpoint, load_checkpoint, prepare_run_dir, save_adapter, save_checkpoint
-from .config import Hyperparameters, SFTConfig, resolve_hyperparameters
+from .config import Hyperparameters, TrainingConfig, resolve_hyperparameters
+from .data.formats import CHAT
 from .encoding import EncodedExample, collate, encode_examples, length_grouped_batches
-from .inputs import load_training_examples
+from .inputs import load_job_examples
+from .methods import TrainJob, register_method
 from .metrics import MetricsLog, progress_bar
-from .skill_writer import SkillSpec, finish_skill
+from .skill_writer import finish_skill
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(kw_only=True)
+class SFTConfig(TrainingConfig):
+    """Supervised fine-tuning: the loss covers assistant tokens only (those with weight 1)."""
+
+    method = "sft"
+    base_learning_rate = 1e-3
 
 
 def batch_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int, int]:
@@ -149,23 +159,17 @@ def run_sft_loop(model: Any, *, train: list[EncodedExample], validation: list[En
             "stopped_early": stopped_early, "steps": state.step}
 
 
-def train_sft(settings: Settings, train_file: Path, *, output_dir: Path, config: SFTConfig,
-              validation_file: Path | None = None, suffix: str, skill_kind: str = "other", system_prompt: str = "",
-              routing_examples: list[str] | None = None, output: str = "text", schema_file: Path | None = None,
-              description: str = "", progress: bool = True) -> Path:
+def train_sft(settings: Settings, job: TrainJob) -> Path:
     """LoRA SFT of the base model on an OpenAI chat JSONL file; returns the finished skill folder.
 
-    Re-running the same call after a crash resumes from the last checkpoint (see checkpoints.py).
+    Re-running the same job after a crash resumes from the last checkpoint (see checkpoints.py).
     The skill's system prompt is prepended to examples that have none, as the runtime will send it.
     """
     import torch
 
-    spec = SkillSpec(suffix=suffix, kind=skill_kind, description=description, system_prompt=system_prompt,
-                     routing_examples=list(routing_examples or []), output=output, schema_file=schema_file)
-    spec.check()
-    train_file = Path(train_file)
-    examples = load_training_examples(train_file, "sft")
-    val_examples = load_training_examples(Path(validation_file), "sft") if validation_file else []
+    config, spec, train_file, validation_file = job.config, job.skill, job.train_file, job.validation_file
+    examples, val_examples = load_job_examples(job)
+    system_prompt = spec.system_prompt
     tokenizer = load_tokenizer(settings)
     train, skipped = encode_examples(tokenizer, examples, max_seq_len=config.max_seq_len, system_prompt=system_prompt,
                                      source=str(train_file))
@@ -174,9 +178,8 @@ def train_sft(settings: Settings, train_file: Path, *, output_dir: Path, config:
     if not train:
         raise TrainingError(f"{train_file}: no example keeps an assistant token within max_seq_len={config.max_seq_len}")
     hyper = resolve_hyperparameters(config, len(train))
-    folder = prepare_run_dir(settings, suffix=suffix, parts={"config": config.to_dict(), "spec": asdict(spec)},
-                             train_file=train_file, validation_file=Path(validation_file) if validation_file else None,
-                             output_dir=output_dir)
+    folder = prepare_run_dir(settings, suffix=spec.suffix, parts={"config": config.to_dict(), "spec": asdict(spec)},
+                             train_file=train_file, validation_file=validation_file, output_dir=job.output_dir)
     torch.manual_seed(config.seed)
     from .lora import load_lora_model, training_threads
 
@@ -184,19 +187,22 @@ def train_sft(settings: Settings, train_file: Path, *, output_dir: Path, config:
         log.info("training with %d torch thread(s)", threads)
         model, _ = load_lora_model(settings, config)
         result = run_sft_loop(model, train=train, validation=validation, config=config, hyper=hyper, folder=folder,
-                              pad_id=tokenizer.pad_token_id, device=settings.device, progress=progress)
+                              pad_id=tokenizer.pad_token_id, device=settings.device, progress=job.progress)
     notes = [f"{skipped} example(s) skipped: no assistant token within max_seq_len"] if skipped else []
     if result["resumed_from_step"]:
         log.info("resumed from the checkpoint at step %d", result["resumed_from_step"])
         notes.append(f"resumed from the checkpoint at step {result['resumed_from_step']}")
     if result["stopped_early"]:
         notes.append(f"stopped early at step {result['steps']}: validation loss stopped improving")
-    skill = finish_skill(settings, spec, output_dir=Path(output_dir), adapter_dir=result["adapter"], config=config,
+    skill = finish_skill(settings, spec, output_dir=job.output_dir, adapter_dir=result["adapter"], config=config,
                          hyperparameters=hyper, train_file=train_file, validation_file=validation_file,
                          n_examples=len(train), metrics=MetricsLog(folder / "metrics.jsonl").rows(), notes=notes,
                          run={"resumed_from_step": result["resumed_from_step"], "stopped_early": result["stopped_early"]})
     shutil.rmtree(folder, ignore_errors=True)
     return skill
 
+
+register_method(name="sft", config_cls=SFTConfig, data_format=CHAT, train=train_sft,
+                help="Supervised fine-tuning on OpenAI chat JSONL (loss on assistant tokens).")
 
 __all__ = ["SFTConfig", "batch_loss", "evaluate", "run_sft_loop", "train_sft"]

@@ -1,8 +1,9 @@
 """Running a TRL trainer (DPO, GRPO) the way skillstack runs its own loop.
 
-Holds what the TRL-based methods share: validated rows, TrainingArguments from a skillstack
-config, metrics.jsonl through a callback, resume from the newest checkpoint of the run folder,
-and the finished skill folder. The methods themselves (row shape, trainer class) live in dpo.py and rft.py.
+Holds what the TRL-based methods share: validated rows, the LoRA model, TrainingArguments from a
+skillstack config, the TRL trainer itself, metrics.jsonl through a callback, resume from the newest
+checkpoint of the run folder, and the finished skill folder. What differs per method (row shape,
+TRL class pair, extra arguments) is given by dpo.py and rft.py.
 """
 
 from __future__ import annotations
@@ -15,19 +16,21 @@ from typing import Any, Callable
 from skillstack.settings import Settings
 from .checkpoints import prepare_run_dir, save_adapter
 from .config import Hyperparameters, TrainingConfig, resolve_hyperparameters
-from .inputs import load_training_examples
+from .inputs import load_job_examples
 from .lora import training_threads
+from .methods import TrainJob
 from .metrics import MetricsLog
-from .skill_writer import SkillSpec, finish_skill
+from .skill_writer import finish_skill
 
 # TRL/transformers log keys -> metrics.jsonl keys.
 LOG_KEYS = {"loss": "train_loss", "eval_loss": "val_loss", "learning_rate": "learning_rate",
             "mean_token_accuracy": "token_accuracy", "rewards/accuracies": "reward_accuracy",
             "rewards/margins": "reward_margin", "reward": "reward", "reward_std": "reward_std", "kl": "kl"}
 
+# to_rows(examples, system_prompt, source=path) -> the rows the TRL trainer reads
 RowsFn = Callable[..., list[dict[str, Any]]]
-# build_trainer(run_folder, metrics_callback, hyperparameters, train_rows, validation_rows) -> a TRL trainer
-BuildFn = Callable[[Path, Any, Hyperparameters, list[dict[str, Any]], list[dict[str, Any]]], Any]
+# arguments(hyperparameters) -> the method's TRL config fields, over (and replacing) trl_arguments'
+ArgumentsFn = Callable[[Hyperparameters], dict[str, Any]]
 
 
 def trl_arguments(settings: Settings, config: TrainingConfig, hyper: Hyperparameters, folder: Path, *,
@@ -61,34 +64,47 @@ def metrics_callback(log: MetricsLog) -> Any:
     return MetricsCallback()
 
 
-def train_with_trl(settings: Settings, spec: SkillSpec, *, config: TrainingConfig, train_file: Path,
-                   validation_file: Path | None, output_dir: Path, to_rows: RowsFn, build_trainer: BuildFn) -> Path:
-    """Validate and shape the data (`to_rows(examples, system_prompt, source=...)`), train with the trainer
-    `build_trainer` returns, resuming a killed run from its newest checkpoint, and write the skill folder."""
+def train_with_trl(settings: Settings, job: TrainJob, *, to_rows: RowsFn, trainer: str, arguments: ArgumentsFn,
+                   **trainer_kwargs: Any) -> Path:
+    """Train `job` with TRL's `<trainer>Trainer` configured by `<trainer>Config` and write the skill folder.
+
+    The data is validated and shaped by `to_rows`; `arguments(hyper)` adds the method's own config
+    fields; `trainer_kwargs` go to the trainer (GRPO's reward_funcs). A killed run resumes from its
+    newest checkpoint.
+    """
+    import trl
+    from datasets import Dataset
     from transformers.trainer_utils import get_last_checkpoint
 
-    spec.check()
-    train_file = Path(train_file)
-    validation_file = Path(validation_file) if validation_file else None
-    train_rows = to_rows(load_training_examples(train_file, config.method), spec.system_prompt, source=str(train_file))
-    val_rows = (to_rows(load_training_examples(validation_file, config.method), spec.system_prompt,
-                        source=str(validation_file)) if validation_file else [])
+    from .lora import load_lora_model
+
+    config, spec = job.config, job.skill
+    examples, val_examples = load_job_examples(job)
+    train_rows = to_rows(examples, spec.system_prompt, source=str(job.train_file))
+    val_rows = to_rows(val_examples, spec.system_prompt, source=str(job.validation_file)) if job.validation_file else []
     hyper = resolve_hyperparameters(config, len(train_rows))
     folder = prepare_run_dir(settings, suffix=spec.suffix, parts={"config": config.to_dict(), "spec": asdict(spec)},
-                             train_file=train_file, validation_file=validation_file, output_dir=output_dir)
+                             train_file=job.train_file, validation_file=job.validation_file, output_dir=job.output_dir)
     log = MetricsLog(folder / "metrics.jsonl")
     with training_threads(config):
-        trainer = build_trainer(folder, metrics_callback(log), hyper, train_rows, val_rows)
+        model, tokenizer = load_lora_model(settings, config)
+        args = getattr(trl, f"{trainer}Config")(**{**trl_arguments(settings, config, hyper, folder,
+                                                                      has_validation=bool(val_rows), progress=job.progress),
+                                                   **arguments(hyper)})
+        run = getattr(trl, f"{trainer}Trainer")(model=model, args=args, train_dataset=Dataset.from_list(train_rows),
+                                                eval_dataset=Dataset.from_list(val_rows) if val_rows else None,
+                                                processing_class=tokenizer, callbacks=[metrics_callback(log)],
+                                                **trainer_kwargs)
         last = get_last_checkpoint(str(folder))
         resumed_from = int(Path(last).name.split("-")[-1]) if last else 0
         log.truncate_after(resumed_from)
-        trainer.train(resume_from_checkpoint=last)
-        adapter = save_adapter(trainer.model, folder / "last")
+        run.train(resume_from_checkpoint=last)
+        adapter = save_adapter(run.model, folder / "last")
     notes = [f"resumed from the checkpoint at step {resumed_from}"] if resumed_from else []
-    skill = finish_skill(settings, spec, output_dir=Path(output_dir), adapter_dir=adapter, config=config,
-                         hyperparameters=hyper, train_file=train_file, validation_file=validation_file,
+    skill = finish_skill(settings, spec, output_dir=job.output_dir, adapter_dir=adapter, config=config,
+                         hyperparameters=hyper, train_file=job.train_file, validation_file=job.validation_file,
                          n_examples=len(train_rows), metrics=log.rows(), notes=notes,
-                         run={"resumed_from_step": resumed_from, "trainer": type(trainer).__name__})
+                         run={"resumed_from_step": resumed_from, "trainer": type(run).__name__})
     shutil.rmtree(folder, ignore_errors=True)
     return skill
 

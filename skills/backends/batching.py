@@ -2,19 +2,27 @@
 
 Callers on any thread submit a request and wait on its future; one worker thread drains
 the queue, groups what arrived by sampling key, splits groups so their adapters fit the
-resident cap, attaches adapters and runs each group as one mixed-adapter batch.
+resident cap, attaches adapters and runs each group as one mixed-adapter batch. LocalBackend is
+one skill's view of it, registered as backend "peft" (a LoRA adapter on the local base model).
 """
 
 from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .local import LocalEngine
-from .requests import ChatRequest, Completion
+from .registry import register_backend
+from .requests import Backend, ChatRequest, Completion
+
+if TYPE_CHECKING:
+    from skillstack.skills.registry import Skill
+    from skillstack.skills.runtime import SkillRuntime
 
 MAX_BATCH = 16
 # How long the worker waits for companions after the first request of a batch.
@@ -110,8 +118,8 @@ def split_by_adapter_cap(jobs: list[_Job], cap: int) -> list[list[_Job]]:
 
 
 @dataclass(kw_only=True)
-class LocalBackend:
-    """One skill's (or the bare base model's) view of the shared engine, as chat_model.py expects a backend."""
+class LocalBackend(Backend):
+    """One skill's (or the bare base model's) view of the runtime's shared engine."""
 
     batcher: Batcher
     adapter: str | None = None
@@ -122,6 +130,15 @@ class LocalBackend:
         request.adapter = self.adapter
         return self.batcher.complete(request, folder=self.folder, trained_on=self.trained_on)
 
-    def stream(self, request: ChatRequest):
+    def stream(self, request: ChatRequest) -> Iterator[str]:
         request.adapter = self.adapter
         return self.batcher.engine.stream(request, folder=self.folder, trained_on=self.trained_on)
+
+
+def local_backend(runtime: SkillRuntime, skill: Skill) -> LocalBackend:
+    """A peft skill: its adapter on the runtime's shared local engine."""
+    return LocalBackend(batcher=runtime.batcher, adapter=skill.name, folder=skill.path,
+                        trained_on=skill.manifest.base_model)
+
+
+register_backend(name="peft", build=local_backend, help="A LoRA adapter in the skill folder, on the local base model.")

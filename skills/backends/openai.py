@@ -10,19 +10,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skillstack.errors import BackendError, SkillError
-from skillstack.settings import Settings
-from skillstack.skills.manifest import SkillManifest
-from .requests import ChatRequest, Completion, stream_with_stop
+from .registry import register_backend
+from .requests import Backend, ChatRequest, Completion, stream_with_stop
+
+if TYPE_CHECKING:
+    from skillstack.skills.registry import Skill
+    from skillstack.skills.runtime import SkillRuntime
 
 # Local OpenAI-compatible servers usually ignore the key, but the SDK insists on one.
 _PLACEHOLDER_KEY = "not-needed"
 
 
 @dataclass(kw_only=True)
-class OpenAIBackend:
+class OpenAIBackend(Backend):
     client: Any
     model: str
     # OpenAI's newer models take max_completion_tokens; vLLM and most compatible servers take max_tokens.
@@ -64,15 +67,27 @@ class OpenAIBackend:
         return stream_with_stop(deltas(), request.stop)
 
 
-def remote_backend(settings: Settings, manifest: SkillManifest) -> OpenAIBackend:
-    """The backend of an openai or openai-compatible skill (the manifest was checked at discovery)."""
+def openai_backend(runtime: SkillRuntime, skill: Skill) -> OpenAIBackend:
+    """An openai skill: its ft: model on OpenAI (or settings.openai_base_url), with OPENAI_API_KEY."""
     from openai import OpenAI
 
-    if manifest.backend == "openai":
-        key = os.environ.get("OPENAI_API_KEY")
-        if not key:
-            raise SkillError(f"skill '{manifest.name}' runs on OpenAI model '{manifest.model}'; set OPENAI_API_KEY")
-        client = OpenAI(api_key=key, base_url=settings.openai_base_url or None)
-        return OpenAIBackend(client=client, model=manifest.model, token_limit_param="max_completion_tokens")
+    settings, manifest = runtime.settings, skill.manifest
+    key = os.environ.get("OPENAI_API_KEY")
+    if not key:
+        raise SkillError(f"skill '{manifest.name}' runs on OpenAI model '{manifest.model}'; set OPENAI_API_KEY")
+    client = OpenAI(api_key=key, base_url=settings.openai_base_url or None)
+    return OpenAIBackend(client=client, model=manifest.model, token_limit_param="max_completion_tokens")
+
+
+def compatible_backend(runtime: SkillRuntime, skill: Skill) -> OpenAIBackend:
+    """An openai-compatible skill: its model on the server at its base_url (the key is optional there)."""
+    from openai import OpenAI
+
+    manifest = skill.manifest
     client = OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY, base_url=manifest.base_url)
     return OpenAIBackend(client=client, model=manifest.model)
+
+
+register_backend(name="openai", build=openai_backend, help="A fine-tuned model on OpenAI (manifest: model).")
+register_backend(name="openai-compatible", build=compatible_backend,
+                 help="A model on an OpenAI-compatible server such as vLLM or `skillstack serve` (manifest: base_url, model).")

@@ -1,10 +1,13 @@
-"""What every backend takes and returns: one chat request, one completion, and stop-string trimming.
+"""What every backend is: the Backend interface, the chat request it takes, the completion it returns,
+and stop-string trimming.
 
-Pure data and pure helpers; no model code lives here.
+Pure data, the abstract interface and pure helpers; no model code lives here (local.py, openai.py),
+nor the registry of backend names (registry.py).
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +36,18 @@ class Completion:
     finish_reason: str = "stop"  # "stop" | "length"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+class Backend(ABC):
+    """Where a skill's tokens come from; SkillChatModel talks to every backend through these two calls."""
+
+    @abstractmethod
+    def complete(self, request: ChatRequest) -> Completion:
+        """The whole answer to one request."""
+
+    @abstractmethod
+    def stream(self, request: ChatRequest) -> Iterator[str]:
+        """The answer as text deltas, never emitting a stop string."""
 
 
 def cut_at_stop(text: str, stop: Iterable[str]) -> tuple[str, bool]:

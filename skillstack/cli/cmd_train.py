@@ -1,30 +1,36 @@
-"""`skillstack train sft|dpo|rft`: train a LoRA skill from a dataset, configured by a file and/or flags.
+"""`skillstack train <method>`: train a LoRA skill from a dataset, configured by a file and/or flags.
+
+One subcommand per registered training method (skillstack.training.methods), with the flags every
+method shares (dataset, skill description, --config, --set) plus one flag per field of the method's
+config dataclass, its help text from the field's metadata (as TRL builds flags from SFTConfig):
+a bool field is --name/--no-name, a table field (rft's grader) names a JSON/TOML file, any other
+field takes a value read like --set (JSON when it parses, else text, so --n-epochs auto works).
 
 The config file (TOML or JSON) holds hyperparameters at the top level (the method's config
-fields) and the skill's description in a `[skill]` table (suffix, kind, description,
-system_prompt, routing_examples, output, schema_file); flags override the file.
+fields) and the skill's description in a `[skill]` table (SkillSpec's fields: suffix, kind,
+description, system_prompt, routing_examples, output, schema_file); flags override the file.
 The dataset is validated before any model loads.
 """
 
 from __future__ import annotations
 
+import inspect
 import json
 import tomllib
+from dataclasses import fields
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 
+from skillstack.coerce import coerce_field, field_types, type_name
 from skillstack.errors import ConfigError
 from .common import JSON_OPTION, emit, settings_from
 
-app = typer.Typer(name="train", help="Train a LoRA skill on the base model: sft (chat), dpo (preference pairs), rft (graders).",
-                  no_args_is_help=True)
+if TYPE_CHECKING:
+    from skillstack.training.methods import TrainingMethod
+    from skillstack.training.skill_writer import SkillSpec
 
-SKILL_KEYS = ("suffix", "kind", "description", "system_prompt", "routing_examples", "output", "schema_file")
-METHOD_HELP = {"sft": "Supervised fine-tuning on OpenAI chat JSONL (loss on assistant tokens).",
-               "dpo": "Direct preference optimisation on OpenAI DPO JSONL (preferred / non-preferred outputs).",
-               "rft": "Reinforcement fine-tuning on reinforcement JSONL, rewarded by a grader (--grader FILE)."}
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -42,6 +48,14 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def flag_value(raw: str) -> Any:
+    """A flag's text as JSON when it parses (numbers, lists, true), else as the text itself."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
 def parse_assignments(items: list[str]) -> dict[str, Any]:
     """--set key=value pairs; values are read as JSON when they parse (numbers, lists), else as text."""
     values: dict[str, Any] = {}
@@ -49,50 +63,34 @@ def parse_assignments(items: list[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set lora_r=16")
-        try:
-            values[key.strip()] = json.loads(raw)
-        except json.JSONDecodeError:
-            values[key.strip()] = raw
+        values[key.strip()] = flag_value(raw)
     return values
 
 
-def build_run(method: str, file_data: dict[str, Any], flags: dict[str, Any], origin: str) -> tuple[Any, dict[str, Any]]:
-    """(method config, skill keyword arguments) from a config file's data overridden by flags (None = unset)."""
-    from skillstack.training.config import CONFIG_CLASSES, config_from_mapping
+def build_run(method: str, file_data: dict[str, Any], flags: dict[str, Any], origin: str) -> tuple[Any, SkillSpec]:
+    """(method config, skill spec) from a config file's data overridden by flags (None or [] = unset)."""
+    from skillstack.training.config import config_from_mapping
+    from skillstack.training.methods import get_method
+    from skillstack.training.skill_writer import SkillSpec
 
+    skill_keys = [f.name for f in fields(SkillSpec)]
     data = dict(file_data)
     skill = data.pop("skill", {})
     if not isinstance(skill, dict):
-        raise ConfigError(f"{origin}: [skill] must be a table of {', '.join(SKILL_KEYS)}")
-    unknown = set(skill) - set(SKILL_KEYS)
+        raise ConfigError(f"{origin}: [skill] must be a table of {', '.join(skill_keys)}")
+    unknown = set(skill) - set(skill_keys)
     if unknown:
-        raise ConfigError(f"{origin}: unknown [skill] key(s) {', '.join(sorted(unknown))}; known: {', '.join(SKILL_KEYS)}")
+        raise ConfigError(f"{origin}: unknown [skill] key(s) {', '.join(sorted(unknown))}; known: {', '.join(skill_keys)}")
     for key, value in flags.items():
         if value is None or value == []:
             continue
-        (skill if key in SKILL_KEYS else data)[key] = value
-    config = config_from_mapping(CONFIG_CLASSES[method], data, origin=origin)
+        (skill if key in skill_keys else data)[key] = value
+    config = config_from_mapping(get_method(method).config_cls, data, origin=origin)
     if not skill.get("suffix"):
         raise ConfigError("a skill name is needed: pass --suffix NAME or set suffix in the config's [skill] table")
-    kwargs = {"suffix": skill["suffix"], "skill_kind": skill.get("kind", "other"),
-              "description": skill.get("description", ""), "system_prompt": skill.get("system_prompt", ""),
-              "routing_examples": list(skill.get("routing_examples", [])), "output": skill.get("output", "text"),
-              "schema_file": Path(skill["schema_file"]) if skill.get("schema_file") else None}
-    return config, kwargs
-
-
-def trainer(method: str) -> Callable[..., Path]:
-    if method == "sft":
-        from skillstack.training.sft import train_sft
-
-        return train_sft
-    if method == "dpo":
-        from skillstack.training.dpo import train_dpo
-
-        return train_dpo
-    from skillstack.training.rft import train_rft
-
-    return train_rft
+    spec = SkillSpec(**{key: coerce_field(SkillSpec, key, value, origin=origin, label="[skill] key")
+                        for key, value in skill.items()})
+    return config, spec
 
 
 def _summary_text(result: dict[str, Any]) -> str:
@@ -101,47 +99,80 @@ def _summary_text(result: dict[str, Any]) -> str:
     return f"trained {result['model_id']} -> {result['skill']}\n  {numbers}"
 
 
-def _make_command(method: str) -> Callable[..., None]:
-    def command(
-        ctx: typer.Context,
-        train_file: Path = typer.Argument(..., help="Training JSONL (validated before anything loads)."),
-        validation_file: Optional[Path] = typer.Option(None, "--validation-file", help="Validation JSONL: validation loss and early stopping."),
-        config_file: Optional[Path] = typer.Option(None, "--config", help="TOML/JSON file: hyperparameters, plus a 'skill' table."),
-        suffix: Optional[str] = typer.Option(None, "--suffix", help="Skill name; the model id becomes base:suffix."),
-        output: Optional[Path] = typer.Option(None, "--output", help="Skill folder to write; default $SKILLSTACK_HOME/skills/<suffix>."),
-        kind: Optional[str] = typer.Option(None, "--kind", help="tone | format | reasoning | other."),
-        description: Optional[str] = typer.Option(None, "--description", help="What the skill does (routers read it)."),
-        system_prompt: Optional[str] = typer.Option(None, "--system-prompt", help="System prompt trained with and used at inference."),
-        routing_example: list[str] = typer.Option([], "--routing-example", help="A sample task for the router (repeatable)."),
-        output_format: Optional[str] = typer.Option(None, "--output-format", help="text | json (json needs --schema)."),
-        schema: Optional[Path] = typer.Option(None, "--schema", help="JSON Schema file for json skills."),
-        grader: Optional[Path] = typer.Option(None, "--grader", help="rft only: grader spec JSON file (OpenAI grader format)."),
-        n_epochs: Optional[str] = typer.Option(None, "--n-epochs", help="Epochs or 'auto'."),
-        batch_size: Optional[str] = typer.Option(None, "--batch-size", help="Batch size or 'auto'."),
-        learning_rate_multiplier: Optional[str] = typer.Option(None, "--learning-rate-multiplier", help="Multiplier or 'auto'."),
-        lora_r: Optional[int] = typer.Option(None, "--lora-r", help="LoRA rank."),
-        seed: Optional[int] = typer.Option(None, "--seed", help="Random seed."),
-        max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Stop after N optimizer steps."),
-        assignments: list[str] = typer.Option([], "--set", help="Any config field as key=value (repeatable), e.g. --set save_every=20."),
-        no_progress: bool = typer.Option(False, "--no-progress", help="No progress bar."),
-        as_json: bool = JSON_OPTION,
-    ) -> None:
+def _common_parameters() -> list[inspect.Parameter]:
+    """The parameters every `train <method>` takes, before the method's config flags."""
+    options = [
+        ("ctx", typer.Context, inspect.Parameter.empty),
+        ("train_file", Path, typer.Argument(..., help="Training JSONL (validated before anything loads).")),
+        ("validation_file", Optional[Path], typer.Option(None, "--validation-file", help="Validation JSONL: validation loss and early stopping.")),
+        ("config_file", Optional[Path], typer.Option(None, "--config", help="TOML/JSON file: hyperparameters, plus a 'skill' table.")),
+        ("suffix", Optional[str], typer.Option(None, "--suffix", help="Skill name; the model id becomes base:suffix.")),
+        ("output", Optional[Path], typer.Option(None, "--output", help="Skill folder to write; default $SKILLSTACK_HOME/skills/<suffix>.")),
+        ("kind", Optional[str], typer.Option(None, "--kind", help="tone | format | reasoning | other.")),
+        ("description", Optional[str], typer.Option(None, "--description", help="What the skill does (routers read it).")),
+        ("system_prompt", Optional[str], typer.Option(None, "--system-prompt", help="System prompt trained with and used at inference.")),
+        ("routing_example", list[str], typer.Option([], "--routing-example", help="A sample task for the router (repeatable).")),
+        ("output_format", Optional[str], typer.Option(None, "--output-format", help="text | json (json needs --schema).")),
+        ("schema", Optional[Path], typer.Option(None, "--schema", help="JSON Schema file for json skills.")),
+        ("assignments", list[str], typer.Option([], "--set", help="Any config field as key=value (repeatable), e.g. --set save_every=20.")),
+        ("no_progress", bool, typer.Option(False, "--no-progress", help="No progress bar.")),
+        ("as_json", bool, JSON_OPTION),
+    ]
+    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=hint, default=default)
+            for name, hint, default in options]
+
+
+def _config_parameters(method: TrainingMethod, common: list[inspect.Parameter]) -> list[inspect.Parameter]:
+    """One option per field of the method's config, typed and helped from the field."""
+    taken = {p.name for p in common} | {flag for p in common for flag in getattr(p.default, "param_decls", None) or ()}
+    parameters = []
+    hints = field_types(method.config_cls)
+    for item in fields(method.config_cls):
+        flag, text = "--" + item.name.replace("_", "-"), item.metadata["help"]
+        if item.name in taken or flag in taken:
+            raise ConfigError(f"training method {method.name!r}: config field '{item.name}' clashes with "
+                              f"a flag every method has; rename the field")
+        hint = hints[item.name]
+        if hint is bool:
+            annotation, option = Optional[bool], typer.Option(None, f"{flag}/--no-{flag[2:]}", help=text)
+        elif hint is dict or getattr(hint, "__origin__", None) is dict:
+            annotation, option = Optional[Path], typer.Option(None, flag, help=f"{text} (a JSON/TOML file)")
+        else:
+            metavar = type_name(hint).replace(" or ", "|").replace("'", "").replace("a list of ", "list of ")
+            annotation, option = Optional[str], typer.Option(None, flag, help=text, metavar=metavar)
+        parameters.append(inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                                            default=option))
+    return parameters
+
+
+def _make_command(method: TrainingMethod) -> Callable[..., None]:
+    """The `train <method>` command; its signature (what typer reads) is built from the method's config."""
+    common = _common_parameters()
+    config_params = _config_parameters(method, common)
+    file_fields = {p.name for p in config_params if p.annotation == Optional[Path]}
+
+    def command(*, ctx: typer.Context, train_file: Path, validation_file: Optional[Path], config_file: Optional[Path],
+                suffix: Optional[str], output: Optional[Path], kind: Optional[str], description: Optional[str],
+                system_prompt: Optional[str], routing_example: list[str], output_format: Optional[str],
+                schema: Optional[Path], assignments: list[str], no_progress: bool, as_json: bool,
+                **config_flags: Any) -> None:
+        from skillstack.training.methods import TrainJob
+
         settings = settings_from(ctx)
         file_data = read_config_file(config_file) if config_file else {}
         flags: dict[str, Any] = {
             "suffix": suffix, "kind": kind, "description": description, "system_prompt": system_prompt,
             "routing_examples": routing_example, "output": output_format, "schema_file": str(schema) if schema else None,
-            "n_epochs": n_epochs, "batch_size": batch_size, "learning_rate_multiplier": learning_rate_multiplier,
-            "lora_r": lora_r, "seed": seed, "max_steps": max_steps, **parse_assignments(assignments),
         }
-        if grader is not None:
-            if method != "rft":
-                raise ConfigError(f"--grader is for `train rft`; `train {method}` learns from the dataset itself")
-            flags["grader"] = read_config_file(grader)
-        config, skill = build_run(method, file_data, flags, str(config_file or "flags"))
-        folder = output or settings.user_skills_dir / skill["suffix"]
-        result_folder = trainer(method)(settings, train_file, output_dir=folder, config=config,
-                                        validation_file=validation_file, progress=not no_progress, **skill)
+        for name, value in config_flags.items():
+            if value is not None:
+                flags[name] = (read_config_file(value) if name in file_fields
+                               else value if isinstance(value, bool) else flag_value(value))
+        flags.update(parse_assignments(assignments))
+        config, spec = build_run(method.name, file_data, flags, str(config_file or "flags"))
+        job = TrainJob(train_file=train_file, validation_file=validation_file, config=config, skill=spec,
+                       output_dir=output or settings.user_skills_dir / spec.suffix, progress=not no_progress)
+        result_folder = method.train(settings, job)
         from skillstack.skills.manifest import load_manifest
 
         manifest = load_manifest(result_folder)
@@ -149,9 +180,22 @@ def _make_command(method: str) -> Callable[..., None]:
               "metrics": manifest.provenance.get("metrics", {}), "hyperparameters": manifest.provenance.get("hyperparameters", {})},
              as_json, _summary_text)
 
-    command.__doc__ = METHOD_HELP[method]
+    parameters = common + config_params
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__doc__ = method.help
     return command
 
 
-for _method in ("sft", "dpo", "rft"):
-    app.command(_method)(_make_command(_method))
+def build_app() -> typer.Typer:
+    """The `train` group: one `train <method>` per registered training method (built-ins and plugins alike)."""
+    from skillstack.training.methods import training_methods
+
+    group = typer.Typer(name="train", help="Train a LoRA skill on the base model with one of the registered methods below.",
+                        no_args_is_help=True)
+    for name, method in training_methods().items():
+        group.command(name)(_make_command(method))
+    return group
+
+
+app = build_app()

@@ -54,9 +54,12 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, typer.Abort):
         print("aborted", file=sys.stderr)
         return 1
+    except typer.exceptions.TyperException as exc:  # typer's own copy of click raises usage errors (unknown option)
+        exc.show()
+        return exc.exit_code
     return result if isinstance(result, int) else 0
 
 

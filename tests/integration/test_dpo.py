@@ -19,11 +19,13 @@ def preference_example(row: dict[str, str]) -> dict:
 def test_dpo_trains_a_skill_from_preference_pairs(settings, support_csv: Path, tmp_path: Path) -> None:
     from skillstack.skills.manifest import load_manifest
     from skillstack.training.dpo import DPOConfig, train_dpo
+    from skillstack.training.methods import TrainJob
+    from skillstack.training.skill_writer import SkillSpec
 
     data = write_jsonl(tmp_path / "prefs.jsonl", [preference_example(r) for r in support_rows(support_csv, per_category=3)])
-    folder = train_dpo(settings, data, output_dir=tmp_path / "skills" / "support-dpo", suffix="support-dpo",
-                       config=DPOConfig(max_steps=2, batch_size=2, max_seq_len=96, save_every=0, lora_r=4),
-                       system_prompt=SYSTEM_PROMPT, progress=False)
+    folder = train_dpo(settings, TrainJob(train_file=data, output_dir=tmp_path / "skills" / "support-dpo",
+                                          config=DPOConfig(max_steps=2, batch_size=2, max_seq_len=96, save_every=0, lora_r=4),
+                                          skill=SkillSpec(suffix="support-dpo", system_prompt=SYSTEM_PROMPT), progress=False))
     manifest = load_manifest(folder)
     assert manifest.provenance["method"] == "dpo" and manifest.provenance["config"]["beta"] == 0.1
     assert manifest.provenance["model_id"] == "smollm2-135m-instruct:support-dpo"
@@ -36,9 +38,12 @@ def test_dpo_trains_a_skill_from_preference_pairs(settings, support_csv: Path, t
 def test_dpo_refuses_chat_data(settings, tmp_path: Path) -> None:
     from skillstack.errors import DatasetError
     from skillstack.training.dpo import DPOConfig, train_dpo
+    from skillstack.training.methods import TrainJob
+    from skillstack.training.skill_writer import SkillSpec
 
     chat = tmp_path / "chat.jsonl"
     chat.write_text(json.dumps({"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]})
                     * 1 + "\n", encoding="utf-8")
     with pytest.raises(DatasetError):
-        train_dpo(settings, chat, output_dir=tmp_path / "out", config=DPOConfig(), suffix="x", progress=False)
+        train_dpo(settings, TrainJob(train_file=chat, output_dir=tmp_path / "out", config=DPOConfig(),
+                                     skill=SkillSpec(suffix="x"), progress=False))

@@ -29,13 +29,15 @@ def test_grader_reward_scores_each_completion_against_its_item() -> None:
 @pytest.mark.slow
 def test_rft_updates_an_adapter_from_grader_rewards(settings, support_csv: Path, tmp_path: Path) -> None:
     from skillstack.skills.manifest import load_manifest
+    from skillstack.training.methods import TrainJob
     from skillstack.training.rft import RFTConfig, train_rft
+    from skillstack.training.skill_writer import SkillSpec
 
     data = write_jsonl(tmp_path / "rl.jsonl", [reinforcement_example(r) for r in support_rows(support_csv, per_category=3)])
     config = RFTConfig(grader=GRADER, n_samples=2, max_completion_tokens=6, batch_size=1, max_steps=2, save_every=0,
                        lora_r=4, max_seq_len=96)
-    folder = train_rft(settings, data, output_dir=tmp_path / "skills" / "support-rft", suffix="support-rft",
-                       config=config, system_prompt=SYSTEM_PROMPT, progress=False)
+    folder = train_rft(settings, TrainJob(train_file=data, output_dir=tmp_path / "skills" / "support-rft", config=config,
+                                          skill=SkillSpec(suffix="support-rft", system_prompt=SYSTEM_PROMPT), progress=False))
     provenance = load_manifest(folder).provenance
     assert provenance["method"] == "rft" and provenance["config"]["grader"]["type"] == "string_check"
     rows = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
@@ -44,7 +46,10 @@ def test_rft_updates_an_adapter_from_grader_rewards(settings, support_csv: Path,
 
 def test_rft_without_a_grader_is_refused(settings, tmp_path: Path) -> None:
     from skillstack.errors import ConfigError
+    from skillstack.training.methods import TrainJob
     from skillstack.training.rft import RFTConfig, train_rft
+    from skillstack.training.skill_writer import SkillSpec
 
     with pytest.raises(ConfigError, match="grader"):
-        train_rft(settings, tmp_path / "x.jsonl", output_dir=tmp_path / "out", config=RFTConfig(), suffix="x")
+        train_rft(settings, TrainJob(train_file=tmp_path / "x.jsonl", output_dir=tmp_path / "out", config=RFTConfig(),
+                                     skill=SkillSpec(suffix="x")))

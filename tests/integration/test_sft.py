@@ -13,7 +13,9 @@ import pytest
 from training_data import SYSTEM_PROMPT, chat_example, support_rows, write_jsonl
 
 from skillstack.errors import DatasetError, TrainingError
+from skillstack.training.methods import TrainJob
 from skillstack.training.sft import SFTConfig, train_sft
+from skillstack.training.skill_writer import SkillSpec
 
 TINY = dict(batch_size=4, max_seq_len=96, save_every=0, eval_every=2, lora_r=4)
 
@@ -75,9 +77,10 @@ def test_sft_writes_a_complete_skill_folder(settings, tiny_data: tuple[Path, Pat
     from skillstack.skills.manifest import load_manifest
 
     train, val = tiny_data
-    folder = train_sft(settings, train, validation_file=val, output_dir=tmp_path / "skills" / "support-tiny",
-                       config=SFTConfig(max_steps=2, **TINY), suffix="support-tiny", skill_kind="format",
-                       system_prompt=SYSTEM_PROMPT, routing_examples=["where is my refund?"], progress=False)
+    spec = SkillSpec(suffix="support-tiny", kind="format", system_prompt=SYSTEM_PROMPT,
+                     routing_examples=["where is my refund?"])
+    folder = train_sft(settings, TrainJob(train_file=train, validation_file=val, output_dir=tmp_path / "skills" / "support-tiny",
+                                          config=SFTConfig(max_steps=2, **TINY), skill=spec, progress=False))
     names = {p.name for p in folder.iterdir()}
     assert {"skill.toml", "adapter_config.json", "adapter_model.safetensors", "TRAINING.md", "metrics.jsonl",
             "loss_curve.png"} <= names
@@ -102,7 +105,8 @@ def test_invalid_dataset_is_refused_before_any_model_loads(settings, tmp_path: P
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"messages": [{"role": "user", "content": "hi"}]}\n' * 12, encoding="utf-8")
     with pytest.raises(DatasetError, match="skillstack data validate"):
-        train_sft(settings, bad, output_dir=tmp_path / "out", config=SFTConfig(), suffix="bad", progress=False)
+        train_sft(settings, TrainJob(train_file=bad, output_dir=tmp_path / "out", config=SFTConfig(),
+                                     skill=SkillSpec(suffix="bad"), progress=False))
     assert not (tmp_path / "out").exists()
 
 
@@ -110,4 +114,5 @@ def test_bad_skill_name_is_refused_up_front(settings, tmp_path: Path) -> None:
     from skillstack.errors import ConfigError
 
     with pytest.raises(ConfigError, match="not a valid skill name"):
-        train_sft(settings, tmp_path / "any.jsonl", output_dir=tmp_path / "out", config=SFTConfig(), suffix="Bad Name!")
+        train_sft(settings, TrainJob(train_file=tmp_path / "any.jsonl", output_dir=tmp_path / "out", config=SFTConfig(),
+                                     skill=SkillSpec(suffix="Bad Name!")))

@@ -26,16 +26,18 @@ def test_trained_support_skill_beats_the_base_model_on_held_out_messages(setting
 
     from skillstack.skills.runtime import chat_model
     from skillstack.training.graders import build_grader
+    from skillstack.training.methods import TrainJob
     from skillstack.training.sft import SFTConfig, train_sft
+    from skillstack.training.skill_writer import SkillSpec
 
     rows = support_rows(support_csv, per_category=10, seed=7)
     train_rows, held_out = rows[:28], rows[28:]  # 7 per category to train, 3 per category held out
     train = write_jsonl(tmp_path / "train.jsonl", [chat_example(r, system=False) for r in train_rows])
-    train_sft(settings, train, output_dir=settings.user_skills_dir / "support-category", suffix="support-category",
-              config=SFTConfig(n_epochs=3, batch_size=4, learning_rate_multiplier=1.0, max_seq_len=96, save_every=0),
-              skill_kind="format",
-              system_prompt=SYSTEM_PROMPT, description="Names the category of a customer-support message.",
-              progress=False)
+    spec = SkillSpec(suffix="support-category", kind="format", system_prompt=SYSTEM_PROMPT,
+                     description="Names the category of a customer-support message.")
+    train_sft(settings, TrainJob(train_file=train, output_dir=settings.user_skills_dir / "support-category", skill=spec,
+                                 config=SFTConfig(n_epochs=3, batch_size=4, learning_rate_multiplier=1.0, max_seq_len=96,
+                                                  save_every=0), progress=False))
 
     graders = {"exact": build_grader(EXACT), "form": build_grader(FORM)}
     prompts = [[HumanMessage(r["instruction"])] for r in held_out]

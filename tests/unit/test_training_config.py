@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from skillstack.errors import ConfigError
-from skillstack.training.config import (BASE_LEARNING_RATE, DPOConfig, RFTConfig, SFTConfig, auto_batch_size,
-                                        auto_learning_rate_multiplier, auto_n_epochs, config_from_mapping,
-                                        resolve_hyperparameters)
+from skillstack.training.config import (auto_batch_size, auto_learning_rate_multiplier, auto_n_epochs,
+                                        config_from_mapping, resolve_hyperparameters)
+from skillstack.training.dpo import DPOConfig
+from skillstack.training.rft import RFTConfig
+from skillstack.training.sft import SFTConfig
 
 
 @pytest.mark.parametrize(("examples", "epochs"), [(10, 10), (20, 5), (33, 4), (34, 3), (1000, 3), (8333, 3), (8334, 2),
@@ -31,7 +33,7 @@ def test_auto_learning_rate_multiplier_grows_with_batch_and_is_clamped() -> None
 def test_resolved_hyperparameters_count_steps_and_scale_the_base_rate() -> None:
     hyper = resolve_hyperparameters(SFTConfig(), 80)
     assert (hyper.n_epochs, hyper.batch_size, hyper.steps_per_epoch, hyper.total_steps) == (3, 2, 40, 120)
-    assert hyper.learning_rate == pytest.approx(BASE_LEARNING_RATE["sft"] * hyper.learning_rate_multiplier)
+    assert hyper.learning_rate == pytest.approx(SFTConfig.base_learning_rate * hyper.learning_rate_multiplier)
 
 
 def test_max_steps_caps_the_run_and_batch_never_exceeds_the_dataset() -> None:
@@ -42,7 +44,7 @@ def test_max_steps_caps_the_run_and_batch_never_exceeds_the_dataset() -> None:
 def test_explicit_values_override_auto() -> None:
     hyper = resolve_hyperparameters(DPOConfig(n_epochs=2, batch_size=4, learning_rate_multiplier=0.5), 100)
     assert (hyper.n_epochs, hyper.batch_size) == (2, 4)
-    assert hyper.learning_rate == pytest.approx(BASE_LEARNING_RATE["dpo"] * 0.5)
+    assert hyper.learning_rate == pytest.approx(DPOConfig.base_learning_rate * 0.5)
 
 
 def test_config_from_mapping_coerces_flag_strings() -> None:

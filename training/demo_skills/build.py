@@ -71,18 +71,20 @@ def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, de
                      corpus_csv: Path | None = None, evaluate: bool = True, progress: bool = True) -> Path:
     """Generate, validate, train (train_sft), ship the held-out set and write the eval card; returns the skill folder."""
     from skillstack.skills.manifest import load_manifest, write_manifest
-    from skillstack.training.config import SFTConfig, config_from_mapping
-    from skillstack.training.sft import train_sft
-    from skillstack.training.skill_writer import toml_safe
+    from skillstack.training.config import config_from_mapping
+    from skillstack.training.methods import TrainJob
+    from skillstack.training.sft import SFTConfig, train_sft
+    from skillstack.training.skill_writer import SkillSpec, toml_safe
 
     corpus = corpus_csv if skill.uses_corpus and corpus_csv is not None and corpus_csv.exists() else None
     train_path, heldout_path, generator = write_datasets(skill, data_dir, corpus_csv=corpus)
     generator["validation"] = validate_datasets(settings, train_path, heldout_path)
     schema_file = train_path.parent / "schema.json" if skill.schema is not None else None
     config = config_from_mapping(SFTConfig, skill.training, origin=f"demo skill {skill.name}")
-    folder = train_sft(settings, train_path, output_dir=dest_root / skill.name, config=config, suffix=skill.name,
-                       skill_kind=skill.kind, system_prompt=skill.system_prompt, routing_examples=skill.routing_examples,
-                       output=skill.output, schema_file=schema_file, description=skill.description, progress=progress)
+    spec = SkillSpec(suffix=skill.name, kind=skill.kind, description=skill.description, system_prompt=skill.system_prompt,
+                     routing_examples=list(skill.routing_examples), output=skill.output, schema_file=schema_file)
+    folder = train_sft(settings, TrainJob(train_file=train_path, output_dir=dest_root / skill.name, config=config,
+                                          skill=spec, progress=progress))
     shutil.copyfile(heldout_path, folder / HELDOUT)
     if corpus is not None:  # the held-out set quotes the corpus: its licence (CDLA-Sharing-1.0) travels with it
         ship_data_license(corpus, folder, generator)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from skillstack.coerce import coerce
 from skillstack.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -103,16 +104,14 @@ def build_grader(spec: dict[str, Any], *, settings: Settings | None = None, judg
     return _REGISTRY[kind](spec, context or BuildContext(settings=settings, judge=judge))
 
 
-def field_of(spec: dict[str, Any], key: str, kind: type | tuple[type, ...], *, default: Any = ..., choices: Any = None) -> Any:
-    """One spec field, checked; errors name the grader and the field."""
+def field_of(spec: dict[str, Any], key: str, hint: Any, *, default: Any = ..., choices: Any = None) -> Any:
+    """One spec field as type `hint` (str, float, list, dict ...); errors name the grader and the field."""
     label = f"grader {spec.get('name') or spec.get('type')!r}"
     if key not in spec:
         if default is ...:
             raise ConfigError(f"{label}: missing field '{key}'")
         return default
-    value = spec[key]
-    if not isinstance(value, kind) or isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-        raise ConfigError(f"{label}: field '{key}' has the wrong type ({type(value).__name__})")
+    value = coerce(spec[key], hint, name=key, origin=label, label="field")
     if choices is not None and value not in choices:
         raise ConfigError(f"{label}: field '{key}' must be one of {', '.join(map(str, choices))}, got {value!r}")
     return value
@@ -120,9 +119,8 @@ def field_of(spec: dict[str, Any], key: str, kind: type | tuple[type, ...], *, d
 
 def common_fields(spec: dict[str, Any]) -> dict[str, Any]:
     """name and pass_threshold, shared by every grader type."""
-    threshold = field_of(spec, "pass_threshold", (int, float), default=None)
     return {"name": field_of(spec, "name", str, default=spec.get("type", "grader")),
-            "pass_threshold": float(threshold) if threshold is not None else None}
+            "pass_threshold": field_of(spec, "pass_threshold", float, default=None)}
 
 
 def load_grader_spec(path: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from skillstack.coerce import coerce
 from skillstack.errors import ConfigError
 from skillstack.messages import content_text
 from .base import BuildContext
@@ -52,8 +53,11 @@ def resolve_chat_model(model: str, context: BuildContext, sampling: dict[str, An
     key = f"judge:{model}:{sorted(sampling.items())}"
     if key in context.cache:
         return context.cache[key]
-    params = {"temperature": float(sampling.get("temperature", 0.0)),
-              "max_tokens": int(sampling.get("max_completions_tokens", sampling.get("max_tokens", JUDGE_MAX_TOKENS)))}
+    origin = f"judge {model!r}"
+    params = {"temperature": coerce(sampling.get("temperature", 0.0), float, name="sampling_params.temperature",
+                                    origin=origin, label="field"),
+              "max_tokens": coerce(sampling.get("max_completions_tokens", sampling.get("max_tokens", JUDGE_MAX_TOKENS)),
+                                   int, name="sampling_params.max_completions_tokens", origin=origin, label="field")}
     if context.settings is not None and _is_local(model, context):
         from skillstack.skills.runtime import chat_model
 

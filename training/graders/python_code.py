@@ -69,10 +69,10 @@ def build(spec: dict[str, Any], context: BuildContext) -> PythonGrader:
         raise ConfigError(f"python grader {spec.get('name')!r}: source line {exc.lineno}: {exc.msg}") from exc
     if "def grade" not in source:
         raise ConfigError(f"python grader {spec.get('name')!r}: source must define grade(sample, item) -> float")
-    timeout = field_of(spec, "timeout", (int, float), default=DEFAULT_TIMEOUT_S)
+    timeout = field_of(spec, "timeout", float, default=DEFAULT_TIMEOUT_S)
     if timeout <= 0:
         raise ConfigError(f"python grader {spec.get('name')!r}: 'timeout' must be positive")
-    return PythonGrader(**common_fields(spec), source=source, timeout_s=float(timeout))
+    return PythonGrader(**common_fields(spec), source=source, timeout_s=timeout)
 
 
 register_grader("python", build)

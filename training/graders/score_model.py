@@ -41,12 +41,11 @@ class ScoreModel(Grader):
 
 
 def build(spec: dict[str, Any], context: BuildContext) -> ScoreModel:
-    bounds = field_of(spec, "range", list, default=[0, 1])
-    if len(bounds) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bounds) \
-            or bounds[0] >= bounds[1]:
+    bounds = field_of(spec, "range", list[float], default=[0.0, 1.0])
+    if len(bounds) != 2 or bounds[0] >= bounds[1]:
         raise ConfigError(f"score_model {spec.get('name')!r}: 'range' must be [low, high] with low < high")
     return ScoreModel(**common_fields(spec), model=field_of(spec, "model", str), prompt=check_prompt(spec),
-                      low=float(bounds[0]), high=float(bounds[1]), context=context,
+                      low=bounds[0], high=bounds[1], context=context,
                       sampling=field_of(spec, "sampling_params", dict, default={}))
 
 
