@@ -7,10 +7,12 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
+from skillstack.skills.manifest import load_manifest
 from skillstack.skills.registry import BUNDLED_DIR, discover_skills
 from skillstack.training.demo_skills import DEMO_SKILLS, brand_voice, status_json
-from skillstack.training.demo_skills.build import HELDOUT, write_datasets
-from skillstack.training.demo_skills.evaluation import generate_outputs
+from skillstack.training.demo_skills.build import HELDOUT, evaluate_built, write_datasets
+from skillstack.training.eval_card import EVAL_OUTPUTS_FILE, load_card
+from skillstack.training.eval_answers import generate_outputs
 from skillstack.training.skill_writer import file_sha256
 
 pytestmark = pytest.mark.slow
@@ -52,7 +54,7 @@ def test_regenerating_a_demo_dataset_reproduces_the_trained_one(discovered, tmp_
 
 def test_status_skill_answers_unseen_reports_with_schema_valid_json_and_mostly_right_fields(shared_settings):
     items = heldout("agent-status-json", 4)
-    outputs = generate_outputs(shared_settings, "agent-status-json", items, max_tokens=160)
+    outputs = generate_outputs(shared_settings, "agent-status-json", [item["messages"] for item in items], max_tokens=160)
     validator = Draft202012Validator(DEMO_SKILLS["agent-status-json"].schema)
     for out in outputs:
         assert out.error is None and validator.is_valid(out.parsed), out
@@ -63,7 +65,25 @@ def test_status_skill_answers_unseen_reports_with_schema_valid_json_and_mostly_r
 
 def test_brand_voice_skill_greets_by_name_and_signs_off(shared_settings):
     items = heldout("brand-voice", 3)
-    outputs = generate_outputs(shared_settings, "brand-voice", items, max_tokens=200)
+    outputs = generate_outputs(shared_settings, "brand-voice", [item["messages"] for item in items], max_tokens=200)
     for item, out in zip(items, outputs, strict=True):
         checks = brand_voice.rubric_checks(out.text, item["first_name"])
         assert checks["greeting"] and checks["sign_off"] and checks["no_banned_phrases"], out.text
+
+
+def test_a_demo_skill_is_evaluated_by_skillstack_evals_engine_into_a_card_like_the_shipped_one(shared_settings, tmp_path):
+    import shutil
+
+    demo = DEMO_SKILLS["brand-voice"]
+    folder = tmp_path / demo.name
+    shutil.copytree(BUNDLED_DIR / demo.name, folder)
+    (folder / HELDOUT).write_text("".join(line + "\n" for line in (BUNDLED_DIR / demo.name / HELDOUT).read_text().splitlines()[:2]))
+    card = evaluate_built(shared_settings, demo, tmp_path, progress=False).card
+    shipped = load_card(BUNDLED_DIR / demo.name)
+    assert [c.label for c in card.conditions] == [c.label for c in shipped.conditions] and card.items == 2
+    assert card.graders == shipped.graders and card.data == HELDOUT
+    assert card.conditions[1].system_prompt == brand_voice.STYLE_GUIDE and card.conditions[0].prompt_tokens_mean > 0
+    assert load_card(folder) == card and len((folder / EVAL_OUTPUTS_FILE).read_text().splitlines()) == 4
+    provenance = load_manifest(folder).provenance
+    assert provenance["eval"] == card.summary() and provenance["promoted"] is card.promoted
+    assert provenance["dataset_generator"] == load_manifest(BUNDLED_DIR / demo.name).provenance["dataset_generator"]
