@@ -87,3 +87,32 @@ def test_a_demo_skill_is_evaluated_by_skillstack_evals_engine_into_a_card_like_t
     provenance = load_manifest(folder).provenance
     assert provenance["eval"] == card.summary() and provenance["promoted"] is card.promoted
     assert provenance["dataset_generator"] == load_manifest(BUNDLED_DIR / demo.name).provenance["dataset_generator"]
+
+
+def test_a_demo_build_ships_its_folder_with_one_manifest_write_holding_training_generator_and_eval(
+        shared_settings, tmp_path, monkeypatch):
+    import dataclasses
+    import shutil
+
+    import skillstack.skills.manifest as manifest_module
+    import skillstack.training.sft as sft
+    from skillstack.training.demo_skills.build import STAGING, build_demo_skill
+
+    # the validator wants 10 examples per file; 16 answer tokens keep the eval short (its numbers are not the point)
+    demo = dataclasses.replace(DEMO_SKILLS["brand-voice"], n_train=10, n_heldout=10, max_tokens=16)
+
+    def trained(settings, train_file, *, output_dir, **_):  # training itself is test_sft's; here its folder
+        shutil.copytree(BUNDLED_DIR / demo.name, output_dir, ignore=shutil.ignore_patterns("eval*", "EVAL.md", HELDOUT))
+        return output_dir
+
+    writes = []
+    real = manifest_module.write_manifest
+    monkeypatch.setattr(sft, "train_sft", trained)
+    monkeypatch.setattr(manifest_module, "write_manifest", lambda f, m: writes.append(f) or real(f, m))
+    folder = build_demo_skill(shared_settings, demo, data_dir=tmp_path / "data", dest_root=tmp_path / "skills", progress=False)
+    assert len(writes) == 1 and folder == (tmp_path / "skills" / demo.name).resolve()
+    provenance = load_manifest(folder).provenance
+    card = load_card(folder)
+    assert card.items == 10 and provenance["eval"] == card.summary() and provenance["dataset_generator"]["n_heldout"] == 10
+    assert provenance["dataset_sha256"] and (folder / HELDOUT).read_bytes() == (tmp_path / "data" / demo.name / HELDOUT).read_bytes()
+    assert not (tmp_path / "data" / demo.name / STAGING).exists()
