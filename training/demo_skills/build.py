@@ -9,7 +9,6 @@ the folder ships in one write. Not here: the generators (one module per skill).
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ def write_datasets(skill: DemoSkill, data_dir: Path, *, corpus_csv: Path | None)
 
     Returns (train path, heldout path, generator provenance).
     """
+    from skillstack.io import atomic_write_json
     from skillstack.training.data.jsonl import write_jsonl
 
     train, heldout, provenance = skill.generate_data(corpus_csv)
@@ -39,7 +39,7 @@ def write_datasets(skill: DemoSkill, data_dir: Path, *, corpus_csv: Path | None)
     write_jsonl(train_path, train)
     write_jsonl(heldout_path, heldout)
     if skill.schema is not None:
-        (folder / "schema.json").write_text(json.dumps(skill.schema, indent=2) + "\n", encoding="utf-8")
+        atomic_write_json(folder / "schema.json", skill.schema)
     generator = {"command": REBUILD_COMMAND.format(name=skill.name), "module": f"{__package__}", "seed": skill.seed,
                  "n_train": skill.n_train, "n_heldout": skill.n_heldout, **provenance}
     return train_path, heldout_path, generator
