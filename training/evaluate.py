@@ -1,17 +1,18 @@
-"""Evaluation of a skill against the base model (and optionally RAG) on held-out data with a grader.
+"""The evaluation engine behind `skillstack eval`: a skill against baselines on held-out data, with graders.
 
-Writes the eval card (eval_card.json + EVAL.md) into the skill folder and records the scores and
-`promoted` (true only when the skill's mean score beats the base model's) in the manifest's provenance.
+Each grader is one metric; each condition (the skill, then every baseline: the base model on the data's
+own prompts, the base model told its own system prompt and optionally decoding under the skill's JSON
+Schema, or RAG) gets every metric. The skill is promoted only when it beats every base-model baseline on
+the primary metric. Holds the baseline spec, the held-out items and the scoring; generation lives in
+eval_answers.py, the card's format in eval_card.py, the folder write in skill_writer.py's publish_skill.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import statistics
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,51 +21,42 @@ from skillstack.messages import content_text
 from skillstack.settings import Settings
 from .data.formats import PREFERENCE, prompt_and_answer
 from .data.validate import validate_file
+from .eval_answers import Output, Prompt, generate_outputs, rag_outputs
+from .eval_card import SKILL_LABEL, Condition, EvalCard, Evaluation, promoted
 from .graders import Grader, build_grader
 
-EVAL_CARD_VERSION = 1
-EVAL_CARD_FILE = "eval_card.json"
-EVAL_REPORT_FILE = "EVAL.md"
-SYSTEMS = ("skill", "base", "rag")
-_BATCH = 8
-_SHOWN_OUTPUTS = 5
+BUILT_IN_BASELINES = ("base", "rag")
 
 
-@dataclass(kw_only=True)
-class EvalCard:
-    """Scores of the skill and its baselines on one held-out file under one grader."""
+@dataclass(frozen=True, kw_only=True)
+class Baseline:
+    """A way to ask the base model (no adapter) for the same task, to compare the skill with."""
 
-    version: int = EVAL_CARD_VERSION
-    skill: str
-    data_file: str
-    data_sha256: str
-    grader: dict[str, Any]
-    examples: int
-    scores: dict[str, float]
-    pass_rates: dict[str, float]
-    promoted: bool
-    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
-    results: list[dict[str, Any]] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> dict[str, Any]:
-        """What goes into the manifest's provenance (no per-example results)."""
-        return {"data_sha256": self.data_sha256, "grader": self.grader.get("name") or self.grader.get("type"),
-                "examples": self.examples, "scores": self.scores, "pass_rates": self.pass_rates, "at": self.created_at}
+    label: str = field(metadata={"help": "Row name in the eval card."})
+    system_prompt: str | None = field(default=None, metadata={"help": "What the base model is told; None: the data's prompts."})
+    constrained: bool = field(default=False, metadata={"help": "Decode under the skill's JSON Schema."})
+    retrieval: bool = field(default=False, metadata={"help": "Answer with the top retrieved chunks (RAG); reported, no promotion gate."})
 
 
-def as_sample(text: str) -> dict[str, Any]:
-    """A grader sample from a model's reply: output_json is the parsed reply when it is JSON."""
-    try:
-        parsed = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
-        parsed = None
-    return {"output_text": text, "output_json": parsed}
+def built_in_baseline(name: str) -> Baseline:
+    """`--against` names: "base" (the data's prompts as they are) or "rag" (the knowledge store)."""
+    if name not in BUILT_IN_BASELINES:
+        raise InputError(f"--against takes {', '.join(BUILT_IN_BASELINES)} or none, got {name!r}")
+    return Baseline(label=name, retrieval=name == "rag")
 
 
-def eval_items(examples: list[dict[str, Any]], fmt: str) -> list[tuple[list[tuple[str, str]], dict[str, Any]]]:
+def as_sample(output: Output) -> dict[str, Any]:
+    """A grader sample from an answer: output_json is the runtime's parsed JSON, else the text parsed when it is JSON."""
+    parsed = output.parsed
+    if parsed is None:
+        try:
+            parsed = json.loads(output.text)
+        except (json.JSONDecodeError, RecursionError):
+            parsed = None
+    return {"output_text": output.text, "output_json": parsed}
+
+
+def eval_items(examples: list[dict[str, Any]], fmt: str) -> list[tuple[Prompt, dict[str, Any]]]:
     """(prompt messages, grader item) per example; the item gains `reference` (the dataset's answer) if absent."""
     pairs = []
     for example in examples:
@@ -78,80 +70,8 @@ def eval_items(examples: list[dict[str, Any]], fmt: str) -> list[tuple[list[tupl
     return pairs
 
 
-def score(grader: Grader, samples: list[dict[str, Any]], items: list[dict[str, Any]]) -> list[float]:
-    return [grader.grade(sample, item) for sample, item in zip(samples, items)]
-
-
-def _generate(model: Any, prompts: list[list[tuple[str, str]]], label: str, progress: bool) -> list[str]:
-    from tqdm import tqdm
-
-    replies: list[str] = []
-    with tqdm(total=len(prompts), desc=f"eval {label}", unit="ex", disable=not progress) as bar:
-        for start in range(0, len(prompts), _BATCH):
-            chunk = prompts[start:start + _BATCH]
-            for reply in model.batch(chunk, config={"max_concurrency": _BATCH}):
-                replies.append(reply.content if isinstance(reply.content, str) else str(reply.content))
-            bar.update(len(chunk))
-    return replies
-
-
-def _rag_replies(settings: Settings, retriever: Any, prompts: list[list[tuple[str, str]]], progress: bool) -> list[str]:
-    from tqdm import tqdm
-
-    from skillstack.retrieval.answer import answer_question
-    from skillstack.skills.runtime import chat_model
-
-    model = chat_model(settings, "base", temperature=0.0)
-    replies = []
-    for prompt in tqdm(prompts, desc="eval rag", unit="ex", disable=not progress):
-        question = next((text for role, text in reversed(prompt) if role == "user"), "")
-        replies.append(answer_question(question, retriever.search(question, k=5), model)["answer"])
-    return replies
-
-
-def card_report(card: EvalCard) -> str:
-    """EVAL.md: the verdict, the scores per system and the first examples."""
-    rows = "\n".join(f"| {name} | {card.scores[name]:.3f} | {card.pass_rates[name]:.0%} |" for name in card.scores)
-    verdict = "**promoted**: the skill beats the base model" if card.promoted else "**not promoted**: the skill does not beat the base model"
-    shown = "\n".join(f"- line {r['line']}: skill {r['scores'].get('skill', 0):.2f} vs base {r['scores'].get('base', 0):.2f}: "
-                      f"{json.dumps(r['outputs'].get('skill', ''))[:160]}" for r in card.results[:_SHOWN_OUTPUTS])
-    return (f"# Eval card: {card.skill}\n\n{verdict}.\n\n"
-            f"Data: `{card.data_file}` ({card.examples} examples, sha256 {card.data_sha256[:12]}...), "
-            f"grader `{card.grader.get('name') or card.grader.get('type')}` ({card.grader.get('type')}), {card.created_at}.\n\n"
-            f"| system | mean score | pass rate |\n|---|---|---|\n{rows}\n\n## First examples\n\n{shown}\n")
-
-
-def record_eval(folder: Path, card: dict[str, Any], report: str, *, summary: dict[str, Any], promoted: bool) -> None:
-    """Write eval_card.json + EVAL.md atomically and put the summary and `promoted` into the manifest's provenance.
-
-    Every eval card goes through here: `skillstack eval`'s grader cards and the demo skills' metric cards.
-    """
-    from skillstack.skills.manifest import load_manifest, write_manifest
-    from .skill_writer import toml_safe
-
-    for name, content in ((EVAL_CARD_FILE, json.dumps(card, indent=2, ensure_ascii=False) + "\n"), (EVAL_REPORT_FILE, report)):
-        tmp = folder / f".{name}.tmp-{os.getpid()}"
-        tmp.write_text(content, encoding="utf-8")
-        os.replace(tmp, folder / name)
-    manifest = load_manifest(folder)
-    manifest.provenance = toml_safe({**manifest.provenance, "eval": summary, "promoted": promoted})
-    write_manifest(folder, manifest)
-
-
-def record_card(folder: Path, card: EvalCard) -> None:
-    """Record a grader eval card (see record_eval)."""
-    record_eval(folder, card.to_dict(), card_report(card), summary=card.summary(), promoted=card.promoted)
-
-
-def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_spec: dict[str, Any], *,
-                   against: tuple[str, ...] = ("base",), limit: int | None = None, max_tokens: int | None = None,
-                   progress: bool = True, write: bool = True) -> EvalCard:
-    """Grade the skill and each system in `against` (base is always included) on the held-out file."""
-    from skillstack.skills.runtime import chat_model, get_runtime
-
-    unknown = set(against) - set(SYSTEMS[1:])
-    if unknown:
-        raise InputError(f"--against takes base and/or rag, got {', '.join(sorted(unknown))}")
+def heldout_items(data_file: Path, limit: int | None) -> tuple[list[tuple[Prompt, dict[str, Any]]], list[int]]:
+    """The file's clean examples as eval items, with their line numbers; InputError when it cannot be held-out data."""
     report = validate_file(data_file)
     # A held-out set may be small: the 10-example training minimum does not apply.
     blocking = [f for f in report.errors if f.code != "too_few_examples"]
@@ -159,31 +79,89 @@ def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_
         raise InputError(f"{data_file}: not usable held-out data ({report.format}, {len(blocking)} error(s), "
                          f"{len(report.items)} clean example(s)); use chat or reinforcement examples and check them "
                          "with `skillstack data validate`")
+    examples = report.items[:limit] if limit else report.items
+    return eval_items(examples, report.format), report.item_lines[:len(examples)]
+
+
+def score_condition(graders: list[Grader], items: list[dict[str, Any]], outputs: list[Output]) -> list[dict[str, float]]:
+    """Every grader's score for every answer: one {grader name: score} per item."""
+    samples = [as_sample(out) for out in outputs]
+    return [{g.name: g.grade(sample, item) for g in graders} for sample, item in zip(samples, items, strict=True)]
+
+
+def condition_row(graders: list[Grader], per_item: list[dict[str, float]], outputs: list[Output], *, label: str,
+                  model: str, baseline: Baseline | None = None) -> Condition:
+    """A card row: each metric's mean and pass rate, mean prompt tokens and failed answers."""
+    return Condition(label=label, model=model, system_prompt=baseline.system_prompt if baseline else None,
+                     constrained=bool(baseline and baseline.constrained), retrieval=bool(baseline and baseline.retrieval),
+                     metrics={g.name: round(statistics.fmean(s[g.name] for s in per_item), 4) for g in graders},
+                     pass_rates={g.name: round(sum(g.passed(s[g.name]) for s in per_item) / len(per_item), 4) for g in graders},
+                     prompt_tokens_mean=round(statistics.fmean(o.prompt_tokens for o in outputs), 1),
+                     errors=sum(o.error is not None for o in outputs))
+
+
+def _check_plan(grader_specs: list[dict[str, Any]], baselines: list[Baseline], primary: str | None) -> str:
+    names = [spec.get("name") or spec.get("type") for spec in grader_specs]
+    labels = [b.label for b in baselines]
+    if not grader_specs:
+        raise InputError("skillstack eval needs at least one --grader")
+    if len(set(names)) != len(names):
+        raise InputError(f"grader names must differ (each is a metric of the card), got {', '.join(map(str, names))}")
+    if not any(not b.retrieval for b in baselines):
+        raise InputError("skillstack eval needs a base-model baseline to promote against: --against base or --baseline")
+    if len(set(labels)) != len(labels) or SKILL_LABEL in labels:
+        raise InputError(f"baseline labels must differ and not be {SKILL_LABEL!r}, got {', '.join(labels)}")
+    if primary is not None and primary not in names:
+        raise InputError(f"--primary {primary!r} is no grader name ({', '.join(map(str, names))})")
+    return primary or str(names[0])
+
+
+def evaluate_skill(settings: Settings, skill_name: str, data_file: Path, grader_specs: list[dict[str, Any]], *,
+                   baselines: list[Baseline], primary: str | None = None, limit: int | None = None,
+                   max_tokens: int | None = None, progress: bool = True, write: bool = True) -> Evaluation:
+    """Grade the skill and each baseline on the held-out file; write the card into the skill folder unless told not to."""
+    from skillstack.skills.manifest import load_manifest
+    from skillstack.skills.runtime import get_runtime
+    from .skill_writer import publish_skill
+
+    primary = _check_plan(grader_specs, baselines, primary)
     skill = get_runtime(settings).skill(skill_name)
-    grader = build_grader(grader_spec, settings=settings)
+    if skill.schema is None and any(b.constrained for b in baselines):
+        raise InputError(f"a constrained baseline decodes under the skill's JSON Schema, and {skill_name} has none; "
+                         "use --baseline instead")
+    graders = [build_grader(spec, settings=settings) for spec in grader_specs]
     retriever = None
-    if "rag" in against:  # opened before any generation, so a missing store fails fast
+    if any(b.retrieval for b in baselines):  # opened before any generation, so a missing store fails fast
         from skillstack.retrieval.retriever import Retriever
 
         retriever = Retriever(settings)
-    examples = report.items[:limit] if limit else report.items
-    pairs = eval_items(examples, report.format)
+    pairs, lines = heldout_items(data_file, limit)
     prompts, items = [p for p, _ in pairs], [i for _, i in pairs]
     tokens = max_tokens or skill.manifest.generation.max_tokens
 
-    outputs: dict[str, list[str]] = {"skill": _generate(chat_model(settings, skill_name, max_tokens=tokens, temperature=0.0),
-                                                        prompts, skill_name, progress)}
-    for system in ("base", *[s for s in against if s != "base"]):
-        outputs[system] = (_rag_replies(settings, retriever, prompts, progress) if system == "rag" else
-                           _generate(chat_model(settings, "base", max_tokens=tokens, temperature=0.0), prompts, "base", progress))
-    per_system = {name: score(grader, [as_sample(text) for text in texts], items) for name, texts in outputs.items()}
-    scores = {name: round(statistics.fmean(values), 4) for name, values in per_system.items()}
-    pass_rates = {name: round(sum(map(grader.passed, values)) / len(values), 4) for name, values in per_system.items()}
-    results = [{"line": line, "scores": {n: per_system[n][i] for n in per_system}, "outputs": {n: outputs[n][i] for n in outputs}}
-               for i, line in enumerate(report.item_lines[:len(examples)])]
-    card = EvalCard(skill=skill_name, data_file=str(data_file), grader=grader_spec, examples=len(examples),
-                    data_sha256=hashlib.sha256(Path(data_file).read_bytes()).hexdigest(),
-                    scores=scores, pass_rates=pass_rates, promoted=scores["skill"] > scores["base"], results=results)
+    runs = {SKILL_LABEL: generate_outputs(settings, skill_name, prompts, max_tokens=tokens, progress=progress)}
+    for b in baselines:
+        runs[b.label] = (rag_outputs(settings, retriever, prompts, progress=progress) if b.retrieval else
+                         generate_outputs(settings, "base", prompts, system_prompt=b.system_prompt, max_tokens=tokens,
+                                          json_schema=skill.schema if b.constrained else None, progress=progress,
+                                          label=b.label))
+    scored = {label: score_condition(graders, items, outs) for label, outs in runs.items()}
+    conditions = [condition_row(graders, scored[SKILL_LABEL], runs[SKILL_LABEL], label=SKILL_LABEL, model=skill_name)]
+    conditions += [condition_row(graders, scored[b.label], runs[b.label], label=b.label, model="base", baseline=b)
+                   for b in baselines]
+    data_file = Path(data_file)
+    shipped = data_file.resolve().parent == skill.path.resolve()  # a held-out set inside the folder is named by its name
+    card = EvalCard(skill=skill_name, data=data_file.name if shipped else str(data_file),
+                    data_sha256=hashlib.sha256(data_file.read_bytes()).hexdigest(), items=len(items),
+                    graders=[{**spec, "name": g.name} for g, spec in zip(graders, grader_specs, strict=True)],
+                    primary_metric=primary, conditions=conditions, promoted=promoted(conditions, primary))
+    outputs = [{"item": i, "line": line, "condition": label, "output": outs[i].text, "error": outs[i].error,
+                "scores": scored[label][i]} for label, outs in runs.items() for i, line in enumerate(lines)]
+    evaluation = Evaluation(card=card, outputs=outputs)
     if write:
-        record_card(skill.path, card)
-    return card
+        publish_skill(skill.path, load_manifest(skill.path), keep_from=skill.path, evaluation=evaluation)
+    return evaluation
+
+
+__all__ = ["BUILT_IN_BASELINES", "Baseline", "as_sample", "built_in_baseline", "condition_row", "eval_items",
+           "evaluate_skill", "heldout_items", "score_condition"]

@@ -1,19 +1,20 @@
-"""Writing a finished skill folder in one step: manifest, adapter, training report, eval card.
+"""Writing a skill folder in one step: manifest, adapter, training report, eval card.
 
-Holds the folder layout and its atomic replacement (build in a temp sibling, then rename),
-plus the provenance helpers (dataset hash, OpenAI-style model id); not training itself.
+Holds the folder layout and its one writer, publish_skill (assembled in a temporary sibling, swapped
+in by skillstack.io's atomic_folder, the manifest written once with provenance and eval together),
+plus the provenance helpers (dataset hash, OpenAI-style model id); not training or evaluation itself.
 
-Layout: skill.toml, adapter_config.json, adapter_model.safetensors, TRAINING.md,
-metrics.jsonl, loss_curve.png, [schema file], [eval_card.json].
+Layout: skill.toml, adapter_config.json, adapter_model.safetensors, TRAINING.md, metrics.jsonl,
+loss_curve.png, [schema file], [eval_card.json, EVAL.md, eval_outputs.jsonl], [held-out set].
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from skillstack.errors import ConfigError, TrainingError
 from skillstack.settings import Settings
 from .config import Hyperparameters, TrainingConfig
+from .eval_card import EVAL_FILES, Evaluation
 from .metrics import plot_loss_curve, summarize
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -53,55 +55,60 @@ def toml_safe(value: Any) -> Any:
 
 
 def write_skill(folder: Path, manifest: Any, adapter_dir: Path | None, *, metrics: list[dict[str, Any]],
-                report: str, eval_card: dict[str, Any] | None = None,
-                extra_files: dict[str, Path] | None = None) -> Path:
-    """Write a complete skill folder atomically and return it.
+                report: str, extra_files: dict[str, Path] | None = None) -> Path:
+    """Write a complete trained skill folder atomically and return it.
 
-    `manifest` is a SkillManifest (its provenance is made TOML-safe here); `adapter_dir` holds
-    PEFT's save_pretrained output (None for remote backends); `metrics` are the metrics.jsonl rows;
-    `report` is the TRAINING.md text; `extra_files` maps names in the folder to files to copy
-    (a JSON Schema, for instance). An existing folder is replaced only once the new one is complete.
+    `manifest` is a SkillManifest; `adapter_dir` holds PEFT's save_pretrained output (None for remote
+    backends); `metrics` are the metrics.jsonl rows; `report` is the TRAINING.md text; `extra_files`
+    maps names in the folder to files to copy (a JSON Schema, for instance).
     """
-    from skillstack.skills.manifest import write_manifest
+    files = dict(extra_files or {})
+    if adapter_dir is not None:
+        for name in ADAPTER_FILES:
+            if not (adapter_dir / name).is_file():
+                raise TrainingError(f"{adapter_dir}: {name} is missing; the adapter was not saved completely")
+            files[name] = adapter_dir / name
 
-    folder = folder.expanduser().resolve()
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
-        if adapter_dir is not None:
-            for name in ADAPTER_FILES:
-                if not (adapter_dir / name).is_file():
-                    raise TrainingError(f"{adapter_dir}: {name} is missing; the adapter was not saved completely")
-                shutil.copy2(adapter_dir / name, tmp / name)
-        for name, source in (extra_files or {}).items():
-            shutil.copy2(source, tmp / name)
+    def training_files(tmp: Path) -> None:
         (tmp / "metrics.jsonl").write_text("".join(json.dumps(row) + "\n" for row in metrics), encoding="utf-8")
         if metrics:
             plot_loss_curve(metrics, tmp / "loss_curve.png", title=f"{manifest.name}: loss")
         (tmp / "TRAINING.md").write_text(report, encoding="utf-8")
-        if eval_card is not None:
-            (tmp / "eval_card.json").write_text(json.dumps(eval_card, indent=2), encoding="utf-8")
-        manifest.provenance = toml_safe(manifest.provenance)
+
+    return publish_skill(folder, manifest, files=files, write=training_files)
+
+
+def publish_skill(folder: Path, manifest: Any, *, keep_from: Path | None = None, files: dict[str, Path] | None = None,
+                  evaluation: Evaluation | None = None, write: Callable[[Path], None] | None = None) -> Path:
+    """Put a skill folder in place as a unit: the manifest is written once, with provenance and eval together.
+
+    The new folder is assembled in a temporary sibling from `keep_from`'s files (an existing skill folder;
+    its manifest and eval files are superseded), `files` (name -> file to copy), `write(tmp)` (files made
+    in place) and `evaluation` (eval card, EVAL.md, eval_outputs.jsonl; its summary and `promoted` go into
+    the provenance), then swapped in with renames: a reader, or a write killed half-way, sees the old
+    folder or the new one, never a mix.
+    """
+    from skillstack.io import atomic_folder
+    from skillstack.skills.manifest import MANIFEST_FILES, write_manifest
+
+    folder = folder.expanduser().resolve()
+    superseded = {*MANIFEST_FILES, *EVAL_FILES}
+    with atomic_folder(folder) as tmp:
+        if keep_from is not None:
+            for path in sorted(keep_from.iterdir()):
+                if path.is_file() and path.name not in superseded:
+                    shutil.copy2(path, tmp / path.name)
+        for name, source in (files or {}).items():
+            shutil.copy2(source, tmp / name)
+        if write is not None:
+            write(tmp)
+        provenance = dict(manifest.provenance)
+        if evaluation is not None:
+            evaluation.write_into(tmp)
+            provenance |= {"eval": evaluation.card.summary(), "promoted": evaluation.card.promoted}
+        manifest.provenance = toml_safe(provenance)
         write_manifest(tmp, manifest)
-        _swap_in(tmp, folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return folder
-
-
-def _swap_in(new: Path, folder: Path) -> None:
-    """Replace folder by new with renames only, so readers see the old or the new skill, never half of one."""
-    if not folder.exists():
-        new.rename(folder)
-        return
-    old = folder.with_name(f".{folder.name}.old-{os.getpid()}")
-    shutil.rmtree(old, ignore_errors=True)
-    folder.rename(old)
-    new.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
 
 
 def training_report(*, title: str, model: str, base_model: str, dataset: dict[str, Any], hyperparameters: dict[str, Any],
@@ -171,5 +178,5 @@ def finish_skill(settings: Settings, spec: SkillSpec, *, output_dir: Path, adapt
                        extra_files={schema.name: schema} if schema else None)
 
 
-__all__ = ["ADAPTER_FILES", "SkillSpec", "file_sha256", "finish_skill", "model_id", "toml_safe", "training_report",
-           "write_skill"]
+__all__ = ["ADAPTER_FILES", "SkillSpec", "file_sha256", "finish_skill", "model_id", "publish_skill", "toml_safe",
+           "training_report", "write_skill"]

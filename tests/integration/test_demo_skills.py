@@ -7,10 +7,12 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
+from skillstack.skills.manifest import load_manifest
 from skillstack.skills.registry import BUNDLED_DIR, discover_skills
 from skillstack.training.demo_skills import DEMO_SKILLS, brand_voice, status_json
-from skillstack.training.demo_skills.build import HELDOUT, write_datasets
-from skillstack.training.demo_skills.evaluation import generate_outputs
+from skillstack.training.demo_skills.build import HELDOUT, evaluate_built, write_datasets
+from skillstack.training.eval_card import EVAL_OUTPUTS_FILE, load_card
+from skillstack.training.eval_answers import generate_outputs
 from skillstack.training.skill_writer import file_sha256
 
 pytestmark = pytest.mark.slow
@@ -52,7 +54,7 @@ def test_regenerating_a_demo_dataset_reproduces_the_trained_one(discovered, tmp_
 
 def test_status_skill_answers_unseen_reports_with_schema_valid_json_and_mostly_right_fields(shared_settings):
     items = heldout("agent-status-json", 4)
-    outputs = generate_outputs(shared_settings, "agent-status-json", items, max_tokens=160)
+    outputs = generate_outputs(shared_settings, "agent-status-json", [item["messages"] for item in items], max_tokens=160)
     validator = Draft202012Validator(DEMO_SKILLS["agent-status-json"].schema)
     for out in outputs:
         assert out.error is None and validator.is_valid(out.parsed), out
@@ -63,7 +65,54 @@ def test_status_skill_answers_unseen_reports_with_schema_valid_json_and_mostly_r
 
 def test_brand_voice_skill_greets_by_name_and_signs_off(shared_settings):
     items = heldout("brand-voice", 3)
-    outputs = generate_outputs(shared_settings, "brand-voice", items, max_tokens=200)
+    outputs = generate_outputs(shared_settings, "brand-voice", [item["messages"] for item in items], max_tokens=200)
     for item, out in zip(items, outputs, strict=True):
         checks = brand_voice.rubric_checks(out.text, item["first_name"])
         assert checks["greeting"] and checks["sign_off"] and checks["no_banned_phrases"], out.text
+
+
+def test_a_demo_skill_is_evaluated_by_skillstack_evals_engine_into_a_card_like_the_shipped_one(shared_settings, tmp_path):
+    import shutil
+
+    demo = DEMO_SKILLS["brand-voice"]
+    folder = tmp_path / demo.name
+    shutil.copytree(BUNDLED_DIR / demo.name, folder)
+    (folder / HELDOUT).write_text("".join(line + "\n" for line in (BUNDLED_DIR / demo.name / HELDOUT).read_text().splitlines()[:2]))
+    card = evaluate_built(shared_settings, demo, tmp_path, progress=False).card
+    shipped = load_card(BUNDLED_DIR / demo.name)
+    assert [c.label for c in card.conditions] == [c.label for c in shipped.conditions] and card.items == 2
+    assert card.graders == shipped.graders and card.data == HELDOUT
+    assert card.conditions[1].system_prompt == brand_voice.STYLE_GUIDE and card.conditions[0].prompt_tokens_mean > 0
+    assert load_card(folder) == card and len((folder / EVAL_OUTPUTS_FILE).read_text().splitlines()) == 4
+    provenance = load_manifest(folder).provenance
+    assert provenance["eval"] == card.summary() and provenance["promoted"] is card.promoted
+    assert provenance["dataset_generator"] == load_manifest(BUNDLED_DIR / demo.name).provenance["dataset_generator"]
+
+
+def test_a_demo_build_ships_its_folder_with_one_manifest_write_holding_training_generator_and_eval(
+        shared_settings, tmp_path, monkeypatch):
+    import dataclasses
+    import shutil
+
+    import skillstack.skills.manifest as manifest_module
+    import skillstack.training.sft as sft
+    from skillstack.training.demo_skills.build import STAGING, build_demo_skill
+
+    # the validator wants 10 examples per file; 16 answer tokens keep the eval short (its numbers are not the point)
+    demo = dataclasses.replace(DEMO_SKILLS["brand-voice"], n_train=10, n_heldout=10, max_tokens=16)
+
+    def trained(settings, train_file, *, output_dir, **_):  # training itself is test_sft's; here its folder
+        shutil.copytree(BUNDLED_DIR / demo.name, output_dir, ignore=shutil.ignore_patterns("eval*", "EVAL.md", HELDOUT))
+        return output_dir
+
+    writes = []
+    real = manifest_module.write_manifest
+    monkeypatch.setattr(sft, "train_sft", trained)
+    monkeypatch.setattr(manifest_module, "write_manifest", lambda f, m: writes.append(f) or real(f, m))
+    folder = build_demo_skill(shared_settings, demo, data_dir=tmp_path / "data", dest_root=tmp_path / "skills", progress=False)
+    assert len(writes) == 1 and folder == (tmp_path / "skills" / demo.name).resolve()
+    provenance = load_manifest(folder).provenance
+    card = load_card(folder)
+    assert card.items == 10 and provenance["eval"] == card.summary() and provenance["dataset_generator"]["n_heldout"] == 10
+    assert provenance["dataset_sha256"] and (folder / HELDOUT).read_bytes() == (tmp_path / "data" / demo.name / HELDOUT).read_bytes()
+    assert not (tmp_path / "data" / demo.name / STAGING).exists()

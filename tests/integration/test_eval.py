@@ -11,7 +11,9 @@ from fakes.openai_cloud import FakeOpenAICloud
 
 from skillstack.cli.main import main
 from skillstack.settings import load_settings
-from skillstack.training.evaluate import EvalCard, as_sample, eval_items, record_card
+from skillstack.training.eval_answers import Output
+from skillstack.training.eval_card import EVAL_OUTPUTS_FILE, load_card
+from skillstack.training.evaluate import as_sample, eval_items
 from skillstack.training.openai_jobs import JobConfig, create_job, wait_for_job, write_openai_skill
 
 
@@ -36,7 +38,11 @@ def test_eval_items_take_the_last_assistant_message_as_reference():
     [(prompt, item)] = eval_items([{"messages": [{"role": "developer", "content": "d"}, {"role": "user", "content": "2+2"}],
                                     "reference": "4"}], "reinforcement")
     assert prompt == [("system", "d"), ("user", "2+2")] and item["reference"] == "4"
-    assert as_sample('{"a": 1}')["output_json"] == {"a": 1} and as_sample("hi")["output_json"] is None
+    def answer(text: str, parsed=None) -> Output:
+        return Output(text=text, parsed=parsed, prompt_tokens=0)
+
+    assert as_sample(answer('{"a": 1}'))["output_json"] == {"a": 1} and as_sample(answer("hi"))["output_json"] is None
+    assert as_sample(answer("{}", parsed={"b": 2}))["output_json"] == {"b": 2}  # the runtime's parse wins
 
 
 @pytest.fixture
@@ -58,17 +64,30 @@ def test_eval_writes_the_card_and_promotes_a_skill_that_beats_base(pirate_skill:
                                                "reference": "Arr,", "operation": "like"})
     assert main(["eval", "pirate", "--data", str(held_out), "--grader", str(grader), "--max-tokens", "4", "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
-    assert card["scores"]["skill"] == 1.0 and card["scores"]["base"] == 0.0 and card["promoted"] is True
-    saved = json.loads((pirate_skill / "eval_card.json").read_text())
-    assert saved["examples"] == 2 and [r["line"] for r in saved["results"]] == [1, 2]
+    assert {c["label"]: c["metrics"]["pirate"] for c in card["conditions"]} == {"skill": 1.0, "base": 0.0}
+    assert card["promoted"] is True and card["version"] == 2
+    saved = load_card(pirate_skill)
+    assert saved.items == 2 and saved.scores() == {"skill": 1.0, "base": 0.0}
+    rows_out = [json.loads(line) for line in (pirate_skill / EVAL_OUTPUTS_FILE).read_text().splitlines()]
+    assert [(r["condition"], r["line"]) for r in rows_out] == [("skill", 1), ("skill", 2), ("base", 1), ("base", 2)]
     assert "promoted" in (pirate_skill / "EVAL.md").read_text()
     provenance = tomllib.loads((pirate_skill / "skill.toml").read_text())["provenance"]
     assert provenance["promoted"] is True and provenance["eval"]["scores"] == {"skill": 1.0, "base": 0.0}
 
-    # A tie is not a win: recording a card where the skill only matches base demotes it.
-    record_card(pirate_skill, EvalCard(skill="pirate", data_file=str(held_out), data_sha256="0" * 64, grader={"type": "x"},
-                                       examples=2, scores={"skill": 0.5, "base": 0.5}, pass_rates={"skill": 0.5, "base": 0.5},
-                                       promoted=False))
+    # Two metrics, and a baseline told its own system prompt instead of plain base. The primary metric
+    # ("told": any non-empty answer) ties the skill with that baseline, and a tie is not a win: demoted.
+    prompt = tmp_path / "pirate-prompt.txt"
+    prompt.write_text("Always begin your reply with the word 'Arr,' and nothing before it.")
+    exact = spec_file(tmp_path / "exact.json", {"type": "string_check", "name": "exact", "input": "{{sample.output_text}}",
+                                             "reference": "{{item.reference}}", "operation": "eq"})
+    told = spec_file(tmp_path / "told.json", {"type": "string_check", "name": "told", "input": "{{sample.output_text}}",
+                                           "reference": "", "operation": "ne"})
+    assert main(["eval", "pirate", "--data", str(held_out), "--grader", str(told), "--grader", str(exact),
+                 "--against", "none", "--baseline", f"pirate prompt={prompt}", "--max-tokens", "4", "--json"]) == 0
+    card = load_card(pirate_skill)
+    assert [c.label for c in card.conditions] == ["skill", "pirate prompt"] and card.primary_metric == "told"
+    assert set(card.conditions[1].metrics) == {"told", "exact"} and card.conditions[1].system_prompt.startswith("Always")
+    assert card.scores() == {"skill": 1.0, "pirate prompt": 1.0} and card.promoted is False
     assert tomllib.loads((pirate_skill / "skill.toml").read_text())["provenance"]["promoted"] is False
 
 
@@ -84,6 +103,10 @@ def test_eval_refuses_unknown_skills_and_bad_data(pirate_skill: Path, tmp_path: 
     assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--against", "base,rag"]) == 2
     assert "store" in capsys.readouterr().err.lower()
     assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--against", "gpt"]) == 2
+    assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--against", "none"]) == 2
+    assert "needs a base-model baseline" in capsys.readouterr().err
+    assert main(["eval", "pirate", "--data", str(data), "--grader", str(grader), "--baseline", "no-file"]) == 2
+    assert "LABEL=SYSTEM_PROMPT_FILE" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -144,3 +144,20 @@ def test_legal_scores_penalise_citing_a_distractor():
     assert scores["gate_passed"] == 1.0
     assert legal.score(item, "Rule: [Article 9]")["gate_passed"] == 0.0
     assert legal.score(item, "no citations")["citation_precision"] == 0.0
+
+
+def test_each_scorer_returns_exactly_its_declared_metrics(generated):
+    for name, skill in DEMO_SKILLS.items():
+        assert tuple(skill.score(generated[name][1][0], "", None)) == skill.metrics, name
+
+
+def test_demo_metric_graders_score_as_the_skills_own_scorer_does(generated):
+    from skillstack.errors import ConfigError
+    from skillstack.training.graders import build_grader
+
+    skill, item = DEMO_SKILLS["brand-voice"], generated["brand-voice"][1][0]
+    graders = [build_grader(spec) for spec in skill.graders()]
+    sample = {"output_text": item["reference"], "output_json": None}
+    assert {g.name: g.grade(sample, item) for g in graders} == skill.score(item, item["reference"])
+    with pytest.raises(ConfigError, match="not one of brand-voice's metrics"):
+        build_grader({"type": "demo_metric", "name": "nope", "skill": "brand-voice"})

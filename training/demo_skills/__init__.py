@@ -2,8 +2,9 @@
 
 Holds the DemoSkill spec and its registry (filled through `register_demo_skill`). Each skill's
 module (brand_voice, status_json, legal) holds its prompts, seeded generator and pure scorers;
-build.py turns a spec into a shipped skill folder (`make demo-skills`), evaluation.py writes its
-eval card against the base model.
+build.py turns a spec into a shipped skill folder (`make demo-skills`); its eval card comes from
+`skillstack eval`'s engine with the spec's graders (graders.py's demo_metric, one per metric) and
+baselines, as a user would run it.
 """
 
 from __future__ import annotations
@@ -15,19 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import ConfigError
+from skillstack.training.evaluate import Baseline
 from . import brand_voice, legal, status_json
+from .graders import grader_specs
 
 # Modest LoRA on attention and the MLP's up/down projections: r=8 keeps each adapter under 8 MB in float32.
 TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Baseline:
-    """A way to ask the base model (no adapter) for the same task, to compare the skill with."""
-
-    label: str = field(metadata={"help": "Row name in the eval card."})
-    system_prompt: str = field(metadata={"help": "What the base model is told instead of the skill's short prompt."})
-    constrained: bool = field(default=False, metadata={"help": "Decode under the skill's JSON Schema."})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +37,7 @@ class DemoSkill:
         metadata={"help": "generate(seed, n_train=, n_heldout=[, corpus_csv=]) -> (train, heldout, provenance)."})
     score: Callable[[dict[str, Any], str, Any], dict[str, float]] = field(
         metadata={"help": "score(heldout item, output text, parsed JSON or None) -> metric values in [0, 1]."})
+    metrics: tuple[str, ...] = field(metadata={"help": "The score keys the eval card reports, in column order."})
     primary: str = field(metadata={"help": "The metric the skill must beat every baseline on to be promoted."})
     baselines: list[Baseline] = field(metadata={"help": "Base-model conditions the eval card compares with."})
     uses_corpus: bool = field(default=False, metadata={"help": "generate() takes corpus_csv (real customer messages)."})
@@ -59,6 +54,10 @@ class DemoSkill:
         extra = {"corpus_csv": corpus_csv} if self.uses_corpus else {}
         return self.generate(self.seed, n_train=self.n_train, n_heldout=self.n_heldout, **extra)
 
+    def graders(self) -> list[dict[str, Any]]:
+        """The eval card's grader specs: one demo_metric grader per metric."""
+        return grader_specs(self.name, self.metrics)
+
 
 DEMO_SKILLS: dict[str, DemoSkill] = {}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -70,6 +69,8 @@ def register_demo_skill(skill: DemoSkill) -> DemoSkill:
         raise ConfigError(f"demo skill name {skill.name!r} is invalid or already registered")
     if (skill.output == "json") != (skill.schema is not None):
         raise ConfigError(f"demo skill {skill.name!r}: a json skill needs a schema, a text skill none")
+    if skill.primary not in skill.metrics:
+        raise ConfigError(f"demo skill {skill.name!r}: primary metric {skill.primary!r} is not among its metrics")
     DEMO_SKILLS[skill.name] = skill
     return skill
 
@@ -83,7 +84,7 @@ register_demo_skill(DemoSkill(
     name=brand_voice.NAME, kind="tone", uses_corpus=True,
     description="Replies to bank customers in Lumen Bank's support voice (greeting, signature phrases, a dated next step, sign-off).",
     system_prompt=brand_voice.SYSTEM_PROMPT, routing_examples=brand_voice.ROUTING_EXAMPLES, generate=brand_voice.generate,
-    score=brand_voice.score, primary="compliant",
+    score=brand_voice.score, metrics=brand_voice.METRICS, primary="compliant",
     baselines=[Baseline(label="base + full style guide", system_prompt=brand_voice.STYLE_GUIDE)],
     max_tokens=200, n_train=64, n_heldout=16, training=_lora(n_epochs=2, batch_size=4, max_seq_len=256),
 ))
@@ -91,7 +92,7 @@ register_demo_skill(DemoSkill(
     name=status_json.NAME, kind="format", output="json", schema=status_json.SCHEMA,
     description="Turns an agent's free-text status report into the governance dashboard's JSON record.",
     system_prompt=status_json.SYSTEM_PROMPT, routing_examples=status_json.ROUTING_EXAMPLES, generate=status_json.generate,
-    score=status_json.score, primary="field_accuracy",
+    score=status_json.score, metrics=status_json.METRICS, primary="field_accuracy",
     baselines=[Baseline(label="base + schema and rules, constrained", system_prompt=status_json.RULES, constrained=True)],
     max_tokens=160, n_train=320, n_heldout=24, training=_lora(n_epochs=2, batch_size=4, max_seq_len=320),
 ))
@@ -99,9 +100,9 @@ register_demo_skill(DemoSkill(
     name=legal.NAME, kind="reasoning",
     description="Writes an IRAC legal analysis of case facts grounded in provided articles, citing only the ones that apply.",
     system_prompt=legal.SYSTEM_PROMPT, routing_examples=legal.ROUTING_EXAMPLES, generate=legal.generate,
-    score=legal.score, primary="citation_f1",
+    score=legal.score, metrics=legal.METRICS, primary="citation_f1",
     baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
     max_tokens=256, n_train=120, n_heldout=12, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
 ))
 
-__all__ = ["DEMO_SKILLS", "Baseline", "DemoSkill", "register_demo_skill"]
+__all__ = ["DEMO_SKILLS", "DemoSkill", "register_demo_skill"]

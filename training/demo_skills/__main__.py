@@ -47,8 +47,8 @@ def main(
         corpus = None if no_corpus else support_csv
         for name in only or list(DEMO_SKILLS):
             if eval_only:
-                card = evaluate_built(settings, DEMO_SKILLS[name], dest or BUNDLED_DIR)
-                typer.echo(f"{name}: promoted={card['promoted']} " + json.dumps({c['label']: c['metrics'] for c in card['conditions']}))
+                card = evaluate_built(settings, DEMO_SKILLS[name], dest or BUNDLED_DIR).card
+                typer.echo(f"{name}: promoted={card.promoted} " + json.dumps({c.label: c.metrics for c in card.conditions}))
                 continue
             folder = build_demo_skill(settings, DEMO_SKILLS[name], data_dir=data_dir or settings.home / "datasets" / "demo-skills",
                                       dest_root=dest or BUNDLED_DIR, corpus_csv=corpus, evaluate=evaluate)

@@ -74,6 +74,10 @@ def rubric_score(reply: str, first_name: str | None) -> float:
     return sum(checks.values()) / len(checks)
 
 
+METRICS = ("greeting", "signature_phrases", "next_step_time_frame", "sign_off", "no_banned_phrases", "max_words",
+           "rubric_score", "compliant")  # score()'s keys, in eval card order
+
+
 def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, float]:
     """Every rubric point (0/1), the fraction met, and whether all are met, for one held-out reply."""
     checks = rubric_checks(text, item.get("first_name"))

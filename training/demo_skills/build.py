@@ -2,14 +2,13 @@
 
 `build_demo_skill` is what `make demo-skills` (python -m skillstack.training.demo_skills) runs per
 skill: the seeded generator writes train.jsonl and heldout.jsonl, the project's validator checks
-them, the project's LoRA SFT trains the adapter into the skill folder (dataset hash and training
-config land in the manifest), the held-out set is shipped beside the adapter, and the eval card
-compares the skill with the base model. Not here: the generators (one module per skill).
+them, the project's LoRA SFT trains the adapter (dataset hash and training config land in the
+manifest), `skillstack eval`'s engine compares the skill with its baselines on the held-out set, and
+the folder ships in one write. Not here: the generators (one module per skill).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,13 @@ from typing import Any
 from skillstack.errors import DatasetError
 from skillstack.settings import Settings
 from skillstack.skills.registry import BUNDLED_DIR
+from skillstack.training.eval_card import Evaluation
 from . import DemoSkill
 
 HELDOUT = "heldout.jsonl"
 DATA_LICENSE = "DATA-LICENSE.txt"
 REBUILD_COMMAND = "make demo-skills ONLY={name}"
+STAGING = "staging"  # <data_dir>/<name>/staging/<name>: the trained folder before it is evaluated and shipped
 
 
 def write_datasets(skill: DemoSkill, data_dir: Path, *, corpus_csv: Path | None) -> tuple[Path, Path, dict[str, Any]]:
@@ -29,6 +30,7 @@ def write_datasets(skill: DemoSkill, data_dir: Path, *, corpus_csv: Path | None)
 
     Returns (train path, heldout path, generator provenance).
     """
+    from skillstack.io import atomic_write_json
     from skillstack.training.data.jsonl import write_jsonl
 
     train, heldout, provenance = skill.generate_data(corpus_csv)
@@ -37,7 +39,7 @@ def write_datasets(skill: DemoSkill, data_dir: Path, *, corpus_csv: Path | None)
     write_jsonl(train_path, train)
     write_jsonl(heldout_path, heldout)
     if skill.schema is not None:
-        (folder / "schema.json").write_text(json.dumps(skill.schema, indent=2) + "\n", encoding="utf-8")
+        atomic_write_json(folder / "schema.json", skill.schema)
     generator = {"command": REBUILD_COMMAND.format(name=skill.name), "module": f"{__package__}", "seed": skill.seed,
                  "n_train": skill.n_train, "n_heldout": skill.n_heldout, **provenance}
     return train_path, heldout_path, generator
@@ -59,51 +61,61 @@ def validate_datasets(settings: Settings, train_path: Path, heldout_path: Path) 
     return reports
 
 
-def ship_data_license(corpus_csv: Path, folder: Path, generator: dict[str, Any]) -> None:
-    """Copy the corpus's LICENSE.txt beside the held-out set that quotes it, and say so in the provenance."""
+def data_license(corpus_csv: Path, generator: dict[str, Any]) -> dict[str, Path]:
+    """The corpus's LICENSE.txt, to ship beside the held-out set that quotes it ({name in the folder: file}); noted in the provenance."""
     source = corpus_csv.parent / "LICENSE.txt"
-    if source.exists():
-        shutil.copyfile(source, folder / DATA_LICENSE)
-        generator["data_license"] = f"{DATA_LICENSE}: Community Data License Agreement - Sharing 1.0; attribution: Bitext"
+    if not source.exists():
+        return {}
+    generator["data_license"] = f"{DATA_LICENSE}: Community Data License Agreement - Sharing 1.0; attribution: Bitext"
+    return {DATA_LICENSE: source}
 
 
 def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, dest_root: Path = BUNDLED_DIR,
                      corpus_csv: Path | None = None, evaluate: bool = True, progress: bool = True) -> Path:
-    """Generate, validate, train (train_sft), ship the held-out set and write the eval card; returns the skill folder."""
-    from skillstack.skills.manifest import load_manifest, write_manifest
+    """Generate, validate, train (train_sft), evaluate and ship the skill folder; returns it.
+
+    train_sft writes the trained folder into a staging root under data_dir, where `skillstack eval`'s
+    engine scores it; the shipped folder is then published once: adapter, held-out set, licence,
+    eval card, and the manifest with training, dataset-generator and eval provenance together.
+    """
+    from skillstack.skills.manifest import load_manifest
     from skillstack.training.config import config_from_mapping
     from skillstack.training.methods import TrainJob
     from skillstack.training.sft import SFTConfig, train_sft
-    from skillstack.training.skill_writer import SkillSpec, toml_safe
+    from skillstack.training.skill_writer import SkillSpec, publish_skill
 
     corpus = corpus_csv if skill.uses_corpus and corpus_csv is not None and corpus_csv.exists() else None
     train_path, heldout_path, generator = write_datasets(skill, data_dir, corpus_csv=corpus)
     generator["validation"] = validate_datasets(settings, train_path, heldout_path)
     schema_file = train_path.parent / "schema.json" if skill.schema is not None else None
     config = config_from_mapping(SFTConfig, skill.training, origin=f"demo skill {skill.name}")
+    staging = data_dir / skill.name / STAGING
     spec = SkillSpec(suffix=skill.name, kind=skill.kind, description=skill.description, system_prompt=skill.system_prompt,
                      routing_examples=list(skill.routing_examples), output=skill.output, schema_file=schema_file)
-    folder = train_sft(settings, TrainJob(train_file=train_path, output_dir=dest_root / skill.name, config=config,
+    staged = train_sft(settings, TrainJob(train_file=train_path, output_dir=staging / skill.name, config=config,
                                           skill=spec, progress=progress))
-    shutil.copyfile(heldout_path, folder / HELDOUT)
-    if corpus is not None:  # the held-out set quotes the corpus: its licence (CDLA-Sharing-1.0) travels with it
-        ship_data_license(corpus, folder, generator)
-    manifest = load_manifest(folder)
-    manifest.provenance["dataset_generator"] = toml_safe(generator)
-    write_manifest(folder, manifest)
-    if evaluate:
-        evaluate_built(settings, skill, dest_root)
+    shutil.copyfile(heldout_path, staged / HELDOUT)  # staged, so the card names the shipped set as it ships
+    # the held-out set quotes the corpus: its licence (CDLA-Sharing-1.0) travels with it
+    files = data_license(corpus, generator) if corpus is not None else {}
+    manifest = load_manifest(staged)
+    manifest.provenance["dataset_generator"] = generator
+    evaluation = evaluate_built(settings, skill, staging, write=False, progress=progress) if evaluate else None
+    folder = publish_skill(dest_root / skill.name, manifest, keep_from=staged, files=files, evaluation=evaluation)
+    shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 
-def evaluate_built(settings: Settings, skill: DemoSkill, dest_root: Path = BUNDLED_DIR) -> dict[str, Any]:
-    """Write the eval card of the skill folder dest_root/<name> (skill versus base model on its held-out set)."""
+def evaluate_built(settings: Settings, skill: DemoSkill, skills_root: Path = BUNDLED_DIR, *, write: bool = True,
+                   progress: bool = True) -> Evaluation:
+    """`skillstack eval` of skills_root/<name> on its shipped held-out set, with the spec's graders and baselines."""
     from skillstack.settings import with_overrides
-    from .evaluation import evaluate_demo_skill
+    from skillstack.training.evaluate import evaluate_skill
 
-    if dest_root.resolve() != BUNDLED_DIR:  # the runtime must find the folder; bundled skills are always found
-        settings = with_overrides(settings, skills_dirs=(dest_root, *settings.skills_dirs))
-    return evaluate_demo_skill(settings, skill, dest_root / skill.name)
+    if skills_root.resolve() != BUNDLED_DIR:  # the runtime must find the folder; bundled skills are always found
+        settings = with_overrides(settings, skills_dirs=(skills_root, *settings.skills_dirs))
+    return evaluate_skill(settings, skill.name, skills_root / skill.name / HELDOUT, skill.graders(),
+                          baselines=skill.baselines, primary=skill.primary, max_tokens=skill.max_tokens,
+                          progress=progress, write=write)
 
 
-__all__ = ["HELDOUT", "build_demo_skill", "evaluate_built", "validate_datasets", "write_datasets"]
+__all__ = ["HELDOUT", "STAGING", "build_demo_skill", "data_license", "evaluate_built", "validate_datasets", "write_datasets"]

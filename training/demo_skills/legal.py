@@ -374,6 +374,9 @@ def generate(seed: int, *, n_train: int, n_heldout: int) -> tuple[list[dict], li
                             "files": list(CODE_FILES), "distractors": "BM25 over the Code's article chunks (hard) + random"}
 
 
+METRICS = ("gold_recall", "citation_precision", "citation_f1", "irac_format", "gate_passed")  # score()'s keys, in card order
+
+
 def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, float]:
     """Gold-article recall, citation precision (no citation -> 0), their F1, IRAC shape and the citation gate."""
     cited = set(cited_articles(text))

@@ -210,6 +210,11 @@ def field_accuracy(predicted: Any, expected: dict[str, Any]) -> dict[str, bool]:
     }
 
 
+METRICS = ("schema_valid", "field_accuracy", "exact_match", "field:agent_id", "field:status", "field:tasks.completed",
+           "field:tasks.failed", "field:tasks.in_progress", "field:latency_p95_ms", "field:errors",
+           "field:escalate")  # score()'s keys, in eval card order
+
+
 def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, float]:
     """Schema validity, mean field accuracy and all-fields-right for one answer (parsed from text when not given)."""
     from jsonschema import Draft202012Validator
