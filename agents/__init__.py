@@ -1,1 +1,1 @@
-"""The deciding parts of the meta-agent: router, legal reasoning flow, graph state and prompts."""
+"""The deciding parts of the meta-agent: router, graph state, and the legal reasoning domain (lawyer/)."""

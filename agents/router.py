@@ -5,7 +5,7 @@ routing examples plus built-in knowledge questions (-> rag) and legal cases (-> 
 skill whose kind is "reasoning"). Its confidence is a softmax over per-route similarities with a
 temperature fitted by leave-one-out on those examples, so a new skill folder changes the routes and
 the calibration at the next build. LLMRouter is the optional alternative with structured output.
-Not here: what each route does (graphs/graph.py, lawyer.py).
+Not here: what each route does (graphs/graph.py, lawyer/).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ import numpy as np
 from skillstack.errors import ConfigError, InputError
 from skillstack.settings import Settings
 
-from .prompts import llm_router_messages
+from skillstack.retrieval.answer import neutralise_tag
+
 from .state import FALLBACK
 
 # Factual questions about whatever documents were ingested: they need knowledge, not a behaviour.
@@ -206,6 +207,19 @@ class EmbeddingRouter:
 
     def route(self, text: str) -> RouteDecision:
         return self.route_many([text])[0]
+
+
+LLM_ROUTER_SYSTEM = (
+    "You route tasks for an assistant. Choose the one route that fits the task best and answer with JSON only."
+)
+
+
+def llm_router_messages(task: str, options: Mapping[str, str]) -> list[dict[str, str]]:
+    """Prompt for the LLM router: `options` maps each route label to what it is for; the task is data between tags."""
+    listing = "\n".join(f"- {label}: {purpose}" for label, purpose in options.items())
+    user = (f"Routes:\n{listing}\n\nTask:\n<task>\n{neutralise_tag(task.strip(), 'task')}\n</task>\n\n"
+            'Reply as {"route": "<one route label>"}.')
+    return [{"role": "system", "content": LLM_ROUTER_SYSTEM}, {"role": "user", "content": user}]
 
 
 class LLMRouter:

@@ -1,12 +1,14 @@
 """The meta-agent graph's state: the task, the route decision, retrieved chunks, skill outputs, the answer.
 
-Also the reducers that merge node updates and the projection to the public `ask` result.
-Not here: how any of it is computed (router.py, lawyer.py, graphs/graph.py).
+Also the reducers that merge node updates, how a retrieval hit is kept in state, and the projection
+to the public `ask` result. Not here: how any of it is computed (router.py, lawyer/, graphs/graph.py).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
+
+from skillstack.retrieval.hits import Hit
 
 ROUTES = ("rag", "skill", "hybrid")
 FALLBACK = "fallback"
@@ -78,6 +80,13 @@ def public_result(state: dict[str, Any]) -> dict[str, Any]:
         "verified": state.get("verified"),
         "parsed": (state.get("skill_output") or {}).get("parsed"),
     }
+
+
+def hit_record(hit: Hit) -> dict[str, Any]:
+    """A retrieval Hit as plain state data: Hit.to_dict() plus its citation."""
+    record = hit.to_dict()
+    record["citation"] = hit.citation
+    return record
 
 
 def sources_of(hits: list[dict[str, Any]]) -> list[str]:

@@ -173,7 +173,8 @@ def bench_skill_cards(skills: dict[str, Any]) -> str:
 
 def bench_gdpr(settings: Any, skills: dict[str, Any], cases: list[dict[str, Any]], reasoner: str) -> str:
     """The hybrid flow on GDPR cases, with the legal-reasoner skill and with the base model reasoning."""
-    from skillstack.agents.lawyer import check_citations, cited_articles, normalise_article
+    from skillstack.agents.lawyer.citations import cited_articles, normalise_article
+    from skillstack.agents.lawyer.gate import check_citations
     from skillstack.graphs.graph import Nodes, build_lawyer_graph
 
     flow = build_lawyer_graph(Nodes(settings, skills))

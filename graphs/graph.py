@@ -6,7 +6,7 @@
 `build_graph(settings)` returns the uncompiled StateGraph; `compile_graph` adds a checkpointer.
 Skills are discovered and the router is built when the graph is built, so a skill folder added or
 removed shows up at the next build. Models and the store are opened on first use and then shared.
-Not here: the routing logic (agents/router.py), the citation gate (agents/lawyer.py), prompts.
+Not here: the routing logic (agents/router.py), the lawyer's steps, citation gate and prompt (agents/lawyer/).
 """
 
 from __future__ import annotations
@@ -17,16 +17,11 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from skillstack.agents.lawyer import (
-    articles_for_prompt,
-    check_citations,
-    hit_record,
-    identify_issues,
-    merge_hits,
-)
-from skillstack.agents.prompts import IRAC_SYSTEM, citation_correction, legal_reasoner_messages
+from skillstack.agents.lawyer.flow import articles_for_prompt, identify_issues, merge_hits
+from skillstack.agents.lawyer.gate import check_citations
+from skillstack.agents.lawyer.prompts import IRAC_SYSTEM, citation_correction, legal_reasoner_messages
 from skillstack.agents.router import build_router
-from skillstack.agents.state import FALLBACK, GraphState, sources_of
+from skillstack.agents.state import FALLBACK, GraphState, hit_record, sources_of
 from skillstack.settings import Settings
 
 from .retry import retry_policy

@@ -1,5 +1,7 @@
 """RAG answers: the prompt (retrieved text spotlighted as data), citation extraction, and grounded citations.
 
+Also the spotlighting helpers every prompt uses: `neutralise` for documents, `neutralise_tag` for data in tags.
+
 Retrieved chunks go into the user turn inside <document> blocks, before the question; anything in them
 that could pass for markup or an instruction is neutralised first. The answer's citations are checked against what was retrieved: an article the model cites but was not retrieved is
 struck; when the model cites nothing, the top retrieved articles are cited instead. Model choice is the
@@ -36,6 +38,11 @@ def neutralise(text: str) -> str:
     escaped = html.escape(text, quote=False)  # "<", ">" and "&" can no longer close the <document> block
     lines = [(_QUOTED_MARK + line) if _INSTRUCTION_LIKE.search(line) else line for line in escaped.splitlines()]
     return "\n".join(lines)
+
+
+def neutralise_tag(text: str, tag: str) -> str:
+    """Text made unable to close the <tag> block it is put in (the agents' prompts delimit data this way)."""
+    return text.replace(f"</{tag}>", f"</ {tag}>")
 
 
 def _attribute(value: Any) -> str:

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from skillstack.agents.lawyer import (
-    articles_for_prompt,
-    check_citations,
-    cited_articles,
-    identify_issues,
-    merge_hits,
-    quoted_spans,
-)
+from skillstack.agents.lawyer.citations import cited_articles, quoted_spans
+from skillstack.agents.lawyer.flow import articles_for_prompt, identify_issues, merge_hits
+from skillstack.agents.lawyer.gate import check_citations
 
 HITS = [
     {"text": "The landlord shall return the deposit within 30 days after the tenancy ends.", "score": 0.9,
