@@ -11,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from skillstack.retrieval.fusion import reciprocal_rank_fusion
+
 from .citations import flatten, normalise_article
 
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
@@ -35,16 +37,17 @@ def identify_issues(facts: str, *, max_issues: int = 4, min_words: int = 4) -> l
 
 def merge_hits(result_lists: Sequence[Sequence[dict[str, Any]]], *, limit: int) -> list[dict[str, Any]]:
     """Fuse the hits of several queries: a chunk found by more queries and at better ranks comes first (RRF)."""
-    scores: dict[str, float] = {}
     records: dict[str, dict[str, Any]] = {}
+    rankings = []
     for results in result_lists:
-        for rank, record in enumerate(results):
+        ranking = []
+        for record in results:
             meta = record.get("metadata") or {}
             key = str(meta.get("chunk_id") or (record.get("source"), meta.get("article"), record.get("text")))
-            scores[key] = scores.get(key, 0.0) + 1.0 / (60 + rank + 1)
             records.setdefault(key, record)
-    ranked = sorted(scores, key=lambda key: scores[key], reverse=True)[:limit]
-    return [records[key] for key in ranked]
+            ranking.append(key)
+        rankings.append(ranking)
+    return [records[key] for key, _ in reciprocal_rank_fusion(rankings)[:limit]]
 
 
 def articles_for_prompt(hits: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
