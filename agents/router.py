@@ -1,27 +1,30 @@
 """The router: decides whether a task needs knowledge (rag), a behaviour (skill) or both (hybrid).
 
 The default EmbeddingRouter compares the task with labelled examples: the discovered skills' own
-routing examples plus built-in knowledge questions (-> rag) and legal cases (-> hybrid with the
-skill whose kind is "reasoning"). Its confidence is a softmax over per-route similarities with a
+routing examples plus built-in knowledge questions (-> rag) and the cases the reasoning flow registered
+(-> hybrid with the skill whose kind has a registered flow: "reasoning" and legal cases for the lawyer flow).
+Its confidence is a softmax over per-route similarities with a
 temperature fitted by leave-one-out on those examples, so a new skill folder changes the routes and
 the calibration at the next build. LLMRouter is the optional alternative with structured output.
+Routers are registered by name (register_router); settings.router picks one.
 Not here: what each route does (graphs/graph.py, lawyer/).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from skillstack.errors import ConfigError, InputError
+from skillstack.retrieval.answer import neutralise_tag
 from skillstack.settings import Settings
 
-from skillstack.retrieval.answer import neutralise_tag
-
+from .flows import registered_flows
+from .registry import add_entry
 from .state import FALLBACK
 
 # Factual questions about whatever documents were ingested: they need knowledge, not a behaviour.
@@ -42,20 +45,6 @@ KNOWLEDGE_EXAMPLES = (
     "Which authority handles complaints under the act?",
     "What does the law define as a processor?",
     "When does the regulation apply to companies outside the EU?",
-)
-
-# Fact patterns that ask for a legal analysis: retrieved law plus trained legal reasoning.
-LEGAL_CASE_EXAMPLES = (
-    "My landlord kept my whole deposit for a scratched floor and never sent an inspection report. Is that lawful?",
-    "A hospital emailed patient records to the wrong recipient and waited a week to tell anyone. Analyse its liability.",
-    "Our tenant subleased the flat on a holiday website without asking us. Can we end the lease?",
-    "A shop installed cameras in the staff changing room. Which rules did it break and what follows?",
-    "The landlord raised the rent by 30% with two weeks' notice. Advise the tenant.",
-    "An app shares users' locations with advertisers without asking them. Assess whether this is legal.",
-    "A customer asked a company to delete her data and it refused without reason. Analyse the case under the law.",
-    "The heating broke in January and the landlord ignored repair requests for a month; the tenant withheld rent. Who is right?",
-    "Case: an employer read employees' private messages on work laptops. Apply the relevant articles.",
-    "Facts: a tenant was evicted without a court order after missing one payment. Write an IRAC analysis.",
 )
 
 _KNOWLEDGE_PURPOSE = "a factual question answered from the ingested documents, with citations"
@@ -86,28 +75,35 @@ def parse_label(label: str) -> tuple[str, str | None]:
     return route, (skill or None)
 
 
+def _reasons(skill: Any) -> bool:
+    """Whether a skill reasons inside a flow: a reasoning flow is registered for its manifest kind."""
+    return skill.manifest.kind in registered_flows()
+
+
 def reasoning_skill(skills: Mapping[str, Any]) -> str | None:
-    """The skill the hybrid flow reasons with: the first (by name) whose manifest kind is "reasoning"."""
-    names = sorted(name for name, skill in skills.items() if skill.manifest.kind == "reasoning")
+    """The skill the hybrid route reasons with: the first (by name) whose kind has a registered reasoning flow."""
+    names = sorted(name for name, skill in skills.items() if _reasons(skill))
     return names[0] if names else None
 
 
 def route_examples(skills: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, example text) pairs: knowledge examples, each skill's routing examples, legal cases.
+    """(label, example text) pairs: knowledge examples, each skill's routing examples, the flow's cases.
 
-    A reasoning skill's examples (and the built-in legal cases) label the hybrid route, since its
-    reasoning needs retrieved law; every other skill's examples label its skill route.
+    The reasoning skill's examples (and the built-in cases its flow registered, legal cases for the
+    lawyer flow) label the hybrid route, since its reasoning needs retrieved text; every other skill's
+    examples label its skill route.
     """
     examples = [("rag", text) for text in KNOWLEDGE_EXAMPLES]
     reasoner = reasoning_skill(skills)
     for name in sorted(skills):
         manifest = skills[name].manifest
-        route = "hybrid" if manifest.kind == "reasoning" else "skill"
+        route = "hybrid" if _reasons(skills[name]) else "skill"
         if route == "hybrid" and name != reasoner:
             continue
         examples += [(make_label(route, name), text) for text in manifest.routing_examples if text.strip()]
     if reasoner:
-        examples += [(make_label("hybrid", reasoner), text) for text in LEGAL_CASE_EXAMPLES]
+        flow = registered_flows()[skills[reasoner].manifest.kind]
+        examples += [(make_label("hybrid", reasoner), text) for text in flow.routing_examples]
     return examples
 
 
@@ -239,7 +235,7 @@ class LLMRouter:
         reasoner = reasoning_skill(skills)
         for name in sorted(skills):
             manifest = skills[name].manifest
-            if manifest.kind == "reasoning" and name != reasoner:
+            if _reasons(skills[name]) and name != reasoner:
                 continue
             route = "hybrid" if name == reasoner else "skill"
             self.options[make_label(route, name)] = manifest.description or f"the {name} skill"
@@ -263,15 +259,42 @@ class LLMRouter:
                              reason=f"LLM router chose {label} in {time.perf_counter() - started:.2f}s")
 
 
-def build_router(settings: Settings, skills: Mapping[str, Any] | None = None) -> EmbeddingRouter | LLMRouter:
-    """The router settings.router names: 'embedding' (default) or 'llm'."""
-    kind = settings.router
-    if kind == "embedding":
-        return EmbeddingRouter(settings, skills)
-    if kind == "llm":
-        return LLMRouter(settings, skills)
-    raise ConfigError(f"setting 'router' must be 'embedding' or 'llm', got {kind!r}")
+@dataclass(frozen=True, kw_only=True)
+class RouterKind:
+    """One registered router: its name (the value of settings.router), how to build it, and what it is."""
+
+    name: str
+    build: Callable[[Settings, Mapping[str, Any] | None], Any]  # (settings, skills or None: discover) -> router
+    help: str
 
 
-__all__ = ["RouteDecision", "EmbeddingRouter", "LLMRouter", "build_router", "route_examples", "fit_temperature",
+_ROUTERS: dict[str, RouterKind] = {}
+
+
+def register_router(*, name: str, build: Callable[[Settings, Mapping[str, Any] | None], Any], help: str) -> RouterKind:
+    """Make a router available as settings.router = name (the one way in, for built-ins and plugins)."""
+    return add_entry(_ROUTERS, name, RouterKind(name=name, build=build, help=help), what="router")
+
+
+def registered_routers() -> dict[str, RouterKind]:
+    """Every registered router by name."""
+    return dict(_ROUTERS)
+
+
+def build_router(settings: Settings, skills: Mapping[str, Any] | None = None) -> Any:
+    """The router settings.router names; ConfigError listing the registered names for any other."""
+    kind = _ROUTERS.get(settings.router)
+    if kind is None:
+        raise ConfigError(f"setting 'router' must be one of {', '.join(sorted(_ROUTERS))}, got {settings.router!r}; "
+                          "set router in config.toml or SKILLSTACK_ROUTER (the route command takes --llm)")
+    return kind.build(settings, skills)
+
+
+register_router(name="embedding", build=EmbeddingRouter,
+                help="local and fast: nearest labelled examples by sentence embedding, calibrated confidence")
+register_router(name="llm", build=LLMRouter, help="the chat model picks a route label through structured output")
+
+
+__all__ = ["RouteDecision", "EmbeddingRouter", "LLMRouter", "RouterKind", "register_router", "registered_routers",
+           "build_router", "route_examples", "fit_temperature",
            "decide", "label_scores", "reasoning_skill"]

@@ -1,5 +1,6 @@
-"""The legal reasoning domain of the hybrid route: citations, the citation gate, the IRAC prompt, the flow's steps.
+"""The legal reasoning domain, the hybrid route's flow for skills of kind "reasoning".
 
-Each module is pure (no models, no store): graphs/graph.py wires them into the hybrid subgraph
-around the retriever and the legal-reasoner skill.
+citations.py reads references and quotes, gate.py judges an analysis against the retrieved chunks,
+prompts.py holds the IRAC prompt, and flow.py the flow's steps, nodes and subgraph (registered with
+skillstack.agents.flows.register_flow, as a plugin's domain would be).
 """
