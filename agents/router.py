@@ -3,10 +3,10 @@
 The default EmbeddingRouter compares the task with labelled examples: the discovered skills' own
 routing examples plus built-in knowledge questions (-> rag) and the cases the reasoning flow registered
 (-> hybrid with the skill whose kind has a registered flow: "reasoning" and legal cases for the lawyer flow).
-Its confidence is a softmax over per-route similarities with a
-temperature fitted by leave-one-out on those examples, so a new skill folder changes the routes and
-the calibration at the next build. LLMRouter is the optional alternative with structured output.
-Routers are registered by name (register_router); settings.router picks one.
+Its confidence is a softmax over per-route similarities with a temperature fitted by leave-one-out on
+those examples, so a new skill folder changes the routes and the calibration at the next build.
+LLMRouter is the optional alternative with structured output. Routers are registered by name
+(register_router); settings.router picks one.
 Not here: what each route does (graphs/graph.py, lawyer/).
 """
 
@@ -168,7 +168,7 @@ class EmbeddingRouter:
     """Nearest-examples router over sentence embeddings; built once per graph build, fast per task.
 
     `embedder` follows skillstack.retrieval's Embedder protocol (.embed -> L2-normalised rows); by
-    default the retriever's own instance, so the graph holds one embedding model.
+    default get_embedder's one instance per process, the one the retriever uses too.
     """
 
     def __init__(self, settings: Settings, skills: Mapping[str, Any] | None = None, *, embedder: Any = None,
