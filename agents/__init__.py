@@ -1,1 +1,2 @@
-"""The deciding parts of the meta-agent: router, legal reasoning flow, graph state and prompts."""
+"""The deciding parts of the meta-agent: routers and reasoning flows (both registries), the graph state,
+and one folder per reasoning domain (lawyer/)."""

@@ -1,26 +1,30 @@
 """The router: decides whether a task needs knowledge (rag), a behaviour (skill) or both (hybrid).
 
 The default EmbeddingRouter compares the task with labelled examples: the discovered skills' own
-routing examples plus built-in knowledge questions (-> rag) and legal cases (-> hybrid with the
-skill whose kind is "reasoning"). Its confidence is a softmax over per-route similarities with a
-temperature fitted by leave-one-out on those examples, so a new skill folder changes the routes and
-the calibration at the next build. LLMRouter is the optional alternative with structured output.
-Not here: what each route does (graphs/graph.py, lawyer.py).
+routing examples plus built-in knowledge questions (-> rag) and the cases the reasoning flow registered
+(-> hybrid with the skill whose kind has a registered flow: "reasoning" and legal cases for the lawyer flow).
+Its confidence is a softmax over per-route similarities with a temperature fitted by leave-one-out on
+those examples, so a new skill folder changes the routes and the calibration at the next build.
+LLMRouter is the optional alternative with structured output. Routers are registered by name
+(register_router); settings.router picks one.
+Not here: what each route does (graphs/graph.py, lawyer/).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from skillstack.errors import ConfigError, InputError
+from skillstack.retrieval.answer import neutralise_tag
 from skillstack.settings import Settings
 
-from .prompts import llm_router_messages
+from .flows import registered_flows
+from .registry import add_entry
 from .state import FALLBACK
 
 # Factual questions about whatever documents were ingested: they need knowledge, not a behaviour.
@@ -41,20 +45,6 @@ KNOWLEDGE_EXAMPLES = (
     "Which authority handles complaints under the act?",
     "What does the law define as a processor?",
     "When does the regulation apply to companies outside the EU?",
-)
-
-# Fact patterns that ask for a legal analysis: retrieved law plus trained legal reasoning.
-LEGAL_CASE_EXAMPLES = (
-    "My landlord kept my whole deposit for a scratched floor and never sent an inspection report. Is that lawful?",
-    "A hospital emailed patient records to the wrong recipient and waited a week to tell anyone. Analyse its liability.",
-    "Our tenant subleased the flat on a holiday website without asking us. Can we end the lease?",
-    "A shop installed cameras in the staff changing room. Which rules did it break and what follows?",
-    "The landlord raised the rent by 30% with two weeks' notice. Advise the tenant.",
-    "An app shares users' locations with advertisers without asking them. Assess whether this is legal.",
-    "A customer asked a company to delete her data and it refused without reason. Analyse the case under the law.",
-    "The heating broke in January and the landlord ignored repair requests for a month; the tenant withheld rent. Who is right?",
-    "Case: an employer read employees' private messages on work laptops. Apply the relevant articles.",
-    "Facts: a tenant was evicted without a court order after missing one payment. Write an IRAC analysis.",
 )
 
 _KNOWLEDGE_PURPOSE = "a factual question answered from the ingested documents, with citations"
@@ -85,28 +75,35 @@ def parse_label(label: str) -> tuple[str, str | None]:
     return route, (skill or None)
 
 
+def _reasons(skill: Any) -> bool:
+    """Whether a skill reasons inside a flow: a reasoning flow is registered for its manifest kind."""
+    return skill.manifest.kind in registered_flows()
+
+
 def reasoning_skill(skills: Mapping[str, Any]) -> str | None:
-    """The skill the hybrid flow reasons with: the first (by name) whose manifest kind is "reasoning"."""
-    names = sorted(name for name, skill in skills.items() if skill.manifest.kind == "reasoning")
+    """The skill the hybrid route reasons with: the first (by name) whose kind has a registered reasoning flow."""
+    names = sorted(name for name, skill in skills.items() if _reasons(skill))
     return names[0] if names else None
 
 
 def route_examples(skills: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, example text) pairs: knowledge examples, each skill's routing examples, legal cases.
+    """(label, example text) pairs: knowledge examples, each skill's routing examples, the flow's cases.
 
-    A reasoning skill's examples (and the built-in legal cases) label the hybrid route, since its
-    reasoning needs retrieved law; every other skill's examples label its skill route.
+    The reasoning skill's examples (and the built-in cases its flow registered, legal cases for the
+    lawyer flow) label the hybrid route, since its reasoning needs retrieved text; every other skill's
+    examples label its skill route.
     """
     examples = [("rag", text) for text in KNOWLEDGE_EXAMPLES]
     reasoner = reasoning_skill(skills)
     for name in sorted(skills):
         manifest = skills[name].manifest
-        route = "hybrid" if manifest.kind == "reasoning" else "skill"
+        route = "hybrid" if _reasons(skills[name]) else "skill"
         if route == "hybrid" and name != reasoner:
             continue
         examples += [(make_label(route, name), text) for text in manifest.routing_examples if text.strip()]
     if reasoner:
-        examples += [(make_label("hybrid", reasoner), text) for text in LEGAL_CASE_EXAMPLES]
+        flow = registered_flows()[skills[reasoner].manifest.kind]
+        examples += [(make_label("hybrid", reasoner), text) for text in flow.routing_examples]
     return examples
 
 
@@ -171,7 +168,7 @@ class EmbeddingRouter:
     """Nearest-examples router over sentence embeddings; built once per graph build, fast per task.
 
     `embedder` follows skillstack.retrieval's Embedder protocol (.embed -> L2-normalised rows); by
-    default the retriever's own instance, so the graph holds one embedding model.
+    default get_embedder's one instance per process, the one the retriever uses too.
     """
 
     def __init__(self, settings: Settings, skills: Mapping[str, Any] | None = None, *, embedder: Any = None,
@@ -208,6 +205,19 @@ class EmbeddingRouter:
         return self.route_many([text])[0]
 
 
+LLM_ROUTER_SYSTEM = (
+    "You route tasks for an assistant. Choose the one route that fits the task best and answer with JSON only."
+)
+
+
+def llm_router_messages(task: str, options: Mapping[str, str]) -> list[dict[str, str]]:
+    """Prompt for the LLM router: `options` maps each route label to what it is for; the task is data between tags."""
+    listing = "\n".join(f"- {label}: {purpose}" for label, purpose in options.items())
+    user = (f"Routes:\n{listing}\n\nTask:\n<task>\n{neutralise_tag(task.strip(), 'task')}\n</task>\n\n"
+            'Reply as {"route": "<one route label>"}.')
+    return [{"role": "system", "content": LLM_ROUTER_SYSTEM}, {"role": "user", "content": user}]
+
+
 class LLMRouter:
     """Optional router: a chat model picks a route label through structured output (JSON constrained to the labels)."""
 
@@ -225,7 +235,7 @@ class LLMRouter:
         reasoner = reasoning_skill(skills)
         for name in sorted(skills):
             manifest = skills[name].manifest
-            if manifest.kind == "reasoning" and name != reasoner:
+            if _reasons(skills[name]) and name != reasoner:
                 continue
             route = "hybrid" if name == reasoner else "skill"
             self.options[make_label(route, name)] = manifest.description or f"the {name} skill"
@@ -249,15 +259,42 @@ class LLMRouter:
                              reason=f"LLM router chose {label} in {time.perf_counter() - started:.2f}s")
 
 
-def build_router(settings: Settings, skills: Mapping[str, Any] | None = None) -> EmbeddingRouter | LLMRouter:
-    """The router settings.router names: 'embedding' (default) or 'llm'."""
-    kind = settings.router
-    if kind == "embedding":
-        return EmbeddingRouter(settings, skills)
-    if kind == "llm":
-        return LLMRouter(settings, skills)
-    raise ConfigError(f"setting 'router' must be 'embedding' or 'llm', got {kind!r}")
+@dataclass(frozen=True, kw_only=True)
+class RouterKind:
+    """One registered router: its name (the value of settings.router), how to build it, and what it is."""
+
+    name: str
+    build: Callable[[Settings, Mapping[str, Any] | None], Any]  # (settings, skills or None: discover) -> router
+    help: str
 
 
-__all__ = ["RouteDecision", "EmbeddingRouter", "LLMRouter", "build_router", "route_examples", "fit_temperature",
+_ROUTERS: dict[str, RouterKind] = {}
+
+
+def register_router(*, name: str, build: Callable[[Settings, Mapping[str, Any] | None], Any], help: str) -> RouterKind:
+    """Make a router available as settings.router = name (the one way in, for built-ins and plugins)."""
+    return add_entry(_ROUTERS, name, RouterKind(name=name, build=build, help=help), what="router")
+
+
+def registered_routers() -> dict[str, RouterKind]:
+    """Every registered router by name."""
+    return dict(_ROUTERS)
+
+
+def build_router(settings: Settings, skills: Mapping[str, Any] | None = None) -> Any:
+    """The router settings.router names; ConfigError listing the registered names for any other."""
+    kind = _ROUTERS.get(settings.router)
+    if kind is None:
+        raise ConfigError(f"setting 'router' must be one of {', '.join(sorted(_ROUTERS))}, got {settings.router!r}; "
+                          "set router in config.toml or SKILLSTACK_ROUTER (the route command takes --llm)")
+    return kind.build(settings, skills)
+
+
+register_router(name="embedding", build=EmbeddingRouter,
+                help="local and fast: nearest labelled examples by sentence embedding, calibrated confidence")
+register_router(name="llm", build=LLMRouter, help="the chat model picks a route label through structured output")
+
+
+__all__ = ["RouteDecision", "EmbeddingRouter", "LLMRouter", "RouterKind", "register_router", "registered_routers",
+           "build_router", "route_examples", "fit_temperature",
            "decide", "label_scores", "reasoning_skill"]

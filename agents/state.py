@@ -1,12 +1,19 @@
 """The meta-agent graph's state: the task, the route decision, retrieved chunks, skill outputs, the answer.
 
-Also the reducers that merge node updates and the projection to the public `ask` result.
-Not here: how any of it is computed (router.py, lawyer.py, graphs/graph.py).
+Also the reducers that merge node updates, the wrapper that times a node, how a retrieval hit is kept
+in state, and the projection to the public `ask` result.
+Not here: how any of it is computed (router.py, lawyer/, graphs/graph.py).
 """
 
 from __future__ import annotations
 
+import functools
+import time
+import uuid
+from collections.abc import Callable
 from typing import Annotated, Any, TypedDict
+
+from skillstack.retrieval.hits import Hit
 
 ROUTES = ("rag", "skill", "hybrid")
 FALLBACK = "fallback"
@@ -24,6 +31,18 @@ def add_timings(left: list[dict[str, Any]] | None, right: list[dict[str, Any]] |
     seen = {entry["id"] for entry in merged}
     merged += [entry for entry in (right or []) if entry["id"] not in seen]
     return merged
+
+
+def timed(name: str, node: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Wrap a node so its update also records how long it took (state['timings'])."""
+
+    @functools.wraps(node)
+    def run(state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
+        update = node(state)
+        return {**update, "timings": [{"node": name, "seconds": time.perf_counter() - started, "id": uuid.uuid4().hex}]}
+
+    return run
 
 
 def node_seconds(timings: list[dict[str, Any]] | None) -> dict[str, float]:
@@ -78,6 +97,13 @@ def public_result(state: dict[str, Any]) -> dict[str, Any]:
         "verified": state.get("verified"),
         "parsed": (state.get("skill_output") or {}).get("parsed"),
     }
+
+
+def hit_record(hit: Hit) -> dict[str, Any]:
+    """A retrieval Hit as plain state data: Hit.to_dict() plus its citation."""
+    record = hit.to_dict()
+    record["citation"] = hit.citation
+    return record
 
 
 def sources_of(hits: list[dict[str, Any]]) -> list[str]:

@@ -1,5 +1,7 @@
 """RAG answers: the prompt (retrieved text spotlighted as data), citation extraction, and grounded citations.
 
+Also the spotlighting helpers every prompt uses: `neutralise` for documents, `neutralise_tag` for data in tags.
+
 Retrieved chunks go into the user turn inside <document> blocks, before the question; anything in them
 that could pass for markup or an instruction is neutralised first. The answer's citations are checked against what was retrieved: an article the model cites but was not retrieved is
 struck; when the model cites nothing, the top retrieved articles are cited instead. Model choice is the
@@ -13,6 +15,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from skillstack.agents.lawyer.citations import CITATION_BLOCK, block_articles, bracketed_articles, normalise_article
+
 from .hits import Hit
 
 SYSTEM_PROMPT = (
@@ -21,8 +25,6 @@ SYSTEM_PROMPT = (
 )
 NO_HITS_ANSWER = "The knowledge store has nothing relevant to this question, so I cannot answer it from the documents."
 _FALLBACK_CITATIONS = 1  # the best-ranked article only: the next ones are often merely related
-_CITATION_BLOCK = re.compile(r"\[\s*(?:articles?|art\.?)\s+([^\]]*)\]", re.IGNORECASE)
-_ARTICLE_NUMBER = re.compile(r"(?<![\w(])(\d+[a-z]?)(?![\w)])")
 _INSTRUCTION_LIKE = re.compile(
     r"\b(ignore|disregard|forget|override)\b.{0,40}\b(instructions?|prompts?|rules|above|previous|prior)\b"
     r"|\b(system prompt|you are now|new instructions|act as|developer mode)\b",
@@ -36,6 +38,11 @@ def neutralise(text: str) -> str:
     escaped = html.escape(text, quote=False)  # "<", ">" and "&" can no longer close the <document> block
     lines = [(_QUOTED_MARK + line) if _INSTRUCTION_LIKE.search(line) else line for line in escaped.splitlines()]
     return "\n".join(lines)
+
+
+def neutralise_tag(text: str, tag: str) -> str:
+    """Text made unable to close the <tag> block it is put in (the agents' prompts delimit data this way)."""
+    return text.replace(f"</{tag}>", f"</ {tag}>")
 
 
 def _attribute(value: Any) -> str:
@@ -66,24 +73,14 @@ def build_rag_messages(question: str, hits: list[Hit], *, system: str | None = N
     return [SystemMessage(system or SYSTEM_PROMPT), HumanMessage(user)]
 
 
-def extract_citations(text: str) -> list[str]:
-    """Article numbers cited like [Article 33], [Art. 6(1)(a)] or [Articles 15 and 17], in order, each once."""
-    found: list[str] = []
-    for block in _CITATION_BLOCK.finditer(text):
-        for number in _ARTICLE_NUMBER.findall(re.sub(r"\([^)]*\)", " ", block.group(1))):
-            if number not in found:
-                found.append(number)
-    return found
-
-
 def _strike_ungrounded(text: str, allowed: set[str]) -> str:
     """Remove citation blocks naming any article that was not retrieved."""
 
     def replace(match: re.Match[str]) -> str:
-        numbers = _ARTICLE_NUMBER.findall(re.sub(r"\([^)]*\)", " ", match.group(1)))
+        numbers = block_articles(match)
         return match.group(0) if numbers and all(n in allowed for n in numbers) else ""
 
-    struck = _CITATION_BLOCK.sub(replace, text)
+    struck = CITATION_BLOCK.sub(replace, text)
     return re.sub(r"[ \t]+([.,;:])", r"\1", re.sub(r"[ \t]{2,}", " ", struck)).strip()
 
 
@@ -91,10 +88,10 @@ def ground_answer(text: str, hits: Sequence[Hit]) -> dict[str, Any]:
     """The answer with only grounded citations; falls back to the top retrieved articles when none remain."""
     by_article: dict[str, Hit] = {}
     for hit in hits:
-        if hit.article and hit.article not in by_article:
-            by_article[hit.article] = hit
+        if hit.article:
+            by_article.setdefault(normalise_article(hit.article), hit)
     answer = _strike_ungrounded(text, set(by_article))
-    cited = [a for a in extract_citations(answer) if a in by_article]
+    cited = [a for a in bracketed_articles(answer) if a in by_article]
     fallback = not cited and bool(by_article)
     if fallback:
         cited = list(by_article)[:_FALLBACK_CITATIONS]

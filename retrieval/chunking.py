@@ -3,6 +3,7 @@
 Pure functions, no I/O. A unit that fits stays one chunk; a long one becomes a few chunks that all carry
 its `article` and `title` and repeat its heading line, so every chunk is citable on its own. Headings with
 no body of their own (CHAPTER I, Section 2 directly followed by an Article) become context, not chunks.
+What counts as a heading is read by the one citation parser (skillstack.agents.lawyer.citations.unit_heading).
 """
 
 from __future__ import annotations
@@ -12,12 +13,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from skillstack.agents.lawyer.citations import unit_heading
+
 DEFAULT_MAX_CHARS = 1000  # about 230 word pieces: inside all-MiniLM-L6-v2's 256-token window
-_SEP = r"\s*(?:[.:\-\u2013\u2014]\s*(?P<title>.*))?"
-_ARTICLE = re.compile(r"(?:article|art[ií]culo|art\.)\s+(?P<num>\d+[a-z]?)" + _SEP, re.IGNORECASE)
-_PARAGRAPH = re.compile(r"§\s*(?P<num>\d+[a-z]?)\.?\s*(?P<title>.*)")
-_SECTION = re.compile(r"section\s+(?P<num>\d+(?:\.\d+)*[a-z]?)" + _SEP, re.IGNORECASE)
-_DIVISION = re.compile(r"(?P<kind>chapter|title|part|book)\s+(?P<num>[ivxlcdm]+|\d+)" + _SEP, re.IGNORECASE)
 _RECITAL = re.compile(r"\((?P<num>\d+)\)\s+(?P<body>\S.*)")
 _MARKDOWN_HEADING = re.compile(r"(#{1,6})\s+(.*)")
 _CLOSING = re.compile(r"Done at [A-Z]")  # the signature block that ends EU acts
@@ -49,14 +47,9 @@ def _heading(line: str) -> tuple[str, str, str, bool] | None:
     text = markdown.group(2).strip() if markdown else line
     if len(text) > _MAX_HEADING_CHARS:
         return None
-    for kind, pattern in (("article", _ARTICLE), ("article", _PARAGRAPH), ("section", _SECTION), ("division", _DIVISION)):
-        found = pattern.fullmatch(text)
-        if found and (kind != "article" or pattern is _ARTICLE or markdown or len(text) < 80):
-            title = (found.group("title") or "").strip()
-            number = found.group("num")
-            if kind == "division":
-                number = f"{found.group('kind')} {number}"
-            return kind, number, title, bool(markdown)
+    unit = unit_heading(text)
+    if unit is not None and (not unit.sign or markdown or len(text) < 80):
+        return unit.kind, unit.number, unit.title, bool(markdown)
     if markdown:
         return "section", "", text, True
     return None

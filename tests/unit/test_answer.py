@@ -1,7 +1,7 @@
 """RAG prompt spotlighting and grounded citations (pure logic; the real-model answer is in integration)."""
 
 from skillstack.retrieval.answer import (
-    NO_HITS_ANSWER, SYSTEM_PROMPT, answer_question, build_rag_messages, extract_citations, ground_answer,
+    NO_HITS_ANSWER, SYSTEM_PROMPT, answer_question, build_rag_messages, ground_answer,
 )
 from skillstack.retrieval.hits import Hit
 
@@ -28,11 +28,6 @@ class Recorder:
 
         self.seen = messages
         return AIMessage(self.reply)
-
-
-def test_citations_are_extracted_in_order_in_every_bracket_style():
-    text = "See [Article 33], [Art. 6(1)(a)], [Articles 15 and 17], [Article 33(2)], [Recital 85], Article 5."
-    assert extract_citations(text) == ["33", "6", "15", "17"]
 
 
 def test_retrieved_text_is_delimited_as_data_and_cannot_close_its_block():

@@ -1,15 +1,9 @@
-"""The citation gate and the lawyer flow's pure steps: cited articles, verbatim quotes, issue finding, hit fusion."""
+"""The citation gate and the lawyer flow's pure steps: verified citations, verbatim quotes, issue finding, hit fusion."""
 
 from __future__ import annotations
 
-from skillstack.agents.lawyer import (
-    articles_for_prompt,
-    check_citations,
-    cited_articles,
-    identify_issues,
-    merge_hits,
-    quoted_spans,
-)
+from skillstack.agents.lawyer.flow import articles_for_prompt, identify_issues, merge_hits
+from skillstack.agents.lawyer.gate import check_citations
 
 HITS = [
     {"text": "The landlord shall return the deposit within 30 days after the tenancy ends.", "score": 0.9,
@@ -17,16 +11,6 @@ HITS = [
     {"text": "Rent may be increased once a year with three months' written notice.", "score": 0.7,
      "source": "demo/docs/tenancy.md", "metadata": {"article": "7", "title": "Rent", "chunk_id": "b"}},
 ]
-
-
-def test_cited_articles_reads_brackets_subparagraphs_lists_and_sections():
-    text = "Under [Article 12(1)(a)] and Articles 7 and 9, see also Art. 033 and § 4; again [Article 12]."
-    assert cited_articles(text) == ["12", "7", "9", "33", "4"]
-
-
-def test_quoted_spans_reads_straight_and_curly_quotes_and_drops_trailing_punctuation():
-    text = 'It says "within 30 days after the tenancy ends." and “written notice”.'
-    assert quoted_spans(text) == ["within 30 days after the tenancy ends", "written notice"]
 
 
 def test_analysis_citing_only_retrieved_articles_with_verbatim_quotes_passes():

@@ -8,7 +8,8 @@ import re
 import pytest
 from jsonschema import Draft202012Validator
 
-from skillstack.agents.lawyer import check_citations, cited_articles
+from skillstack.agents.lawyer.citations import cited_articles
+from skillstack.agents.lawyer.gate import check_citations
 from skillstack.training.data.validate import validate_file
 from skillstack.training.demo_skills import DEMO_SKILLS, brand_voice, legal, status_json
 from skillstack.training.demo_skills.build import write_datasets

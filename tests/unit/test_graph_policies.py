@@ -76,7 +76,8 @@ def test_a_new_task_resets_every_per_task_field_including_timings():
 
 
 def test_edges_follow_the_decision_the_gate_verdict_and_the_clarification():
-    from skillstack.graphs.graph import after_fallback, after_gate, after_router
+    from skillstack.agents.lawyer.flow import after_gate
+    from skillstack.graphs.graph import after_fallback, after_router
 
     assert [after_router({"route": r}) for r in ("rag", "skill", "hybrid", "fallback")] == ["rag", "skill", "hybrid", "fallback"]
     assert after_gate({"verified": None, "answer": None}) == "reason"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
+from skillstack.agents.lawyer.flow import LEGAL_CASE_EXAMPLES
 from skillstack.agents.router import (
     KNOWLEDGE_EXAMPLES,
-    LEGAL_CASE_EXAMPLES,
     decide,
     fit_temperature,
     label_scores,
@@ -93,3 +94,28 @@ def test_unsure_decision_falls_back_and_names_its_best_guess():
     decision = decide(np.array([0.50, 0.51, 0.5]), ["rag", "skill:a", "hybrid:b"], temperature=0.5, threshold=0.45)
     assert decision.route == "fallback" and decision.skill is None
     assert "skill:a" in decision.reason and decision.confidence < 0.45
+
+
+def test_an_unknown_router_setting_names_the_registered_routers():
+    from skillstack.agents.router import build_router
+    from skillstack.errors import ConfigError
+    from skillstack.settings import Settings
+
+    with pytest.raises(ConfigError, match=r"setting 'router' must be one of embedding, llm.*got 'oracle'"):
+        build_router(Settings(router="oracle"), {})
+
+
+def test_a_registered_router_is_built_by_its_name_and_a_taken_name_is_refused(monkeypatch):
+    from skillstack.agents import router
+    from skillstack.agents.router import build_router, register_router, registered_routers
+    from skillstack.errors import ConfigError
+    from skillstack.settings import Settings
+
+    monkeypatch.setattr(router, "_ROUTERS", registered_routers())  # the test's router stays in the test
+
+    stub = SimpleNamespace(route=lambda text: None)
+    register_router(name="unit-fixed", build=lambda settings, skills: stub, help="always the same router")
+    assert build_router(Settings(router="unit-fixed"), {}) is stub
+    assert {"embedding", "llm", "unit-fixed"} <= set(registered_routers())
+    with pytest.raises(ConfigError, match="already registered"):
+        register_router(name="embedding", build=lambda settings, skills: stub, help="")

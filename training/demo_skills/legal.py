@@ -7,7 +7,7 @@ the sentence to quote, application, conclusion; the third of each article is hel
 seeded generator, and the scorer (gold-article recall, citation precision, the graph's citation gate).
 Each example shows the relevant articles among BM25-retrieved distractors and an analysis that
 cites and quotes only the relevant ones. Prompts come from the graph's own IRAC prompt
-(`skillstack.agents.prompts.legal_reasoner_messages`). Not here: training and evaluation (build.py).
+(`skillstack.agents.lawyer.prompts.legal_reasoner_messages`). Not here: training and evaluation (build.py).
 """
 
 from __future__ import annotations
@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skillstack.agents.lawyer import articles_for_prompt, check_citations, cited_articles
-from skillstack.agents.prompts import IRAC_SYSTEM, legal_reasoner_messages
-
+from skillstack.agents.lawyer.citations import cited_articles
+from skillstack.agents.lawyer.flow import articles_for_prompt
+from skillstack.agents.lawyer.gate import check_citations
+from skillstack.agents.lawyer.prompts import IRAC_SYSTEM, legal_reasoner_messages
 from skillstack.errors import DatasetError
 
 NAME = "legal-reasoner"

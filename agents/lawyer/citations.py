@@ -1,0 +1,112 @@
+"""The one parser of legal-unit references: headings ("Article 4 - Deposits", "§ 12", "Section 3.1", "CHAPTER II"),
+citations in running text ("Articles 5 and 6", "Art. 17(1)(a)", "Artículo 4"), bracketed citation
+blocks ("[Article 4, 7]"), article numbers normalised, and the spans an analysis quotes.
+
+Pure text reading, no verdict: retrieval/chunking.py reads headings here, retrieval/answer.py the
+citation blocks of RAG answers, and the citation gate (gate.py) compares what is read here with the
+retrieved chunks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+# The words that name an article, in the languages of the corpora: Article(s), Art. or Art, Artículo(s).
+_ARTICLE_WORD = r"(?:articles?|art[ií]culos?|art\.?)"
+_NUMBER = r"\d+[a-z]?"  # 33, 17a
+_SUBDIVISIONS = r"(?:\(\w+\))*"  # (1)(a): a paragraph and point of the article, not another article
+_TITLE = r"\s*(?:[.:\-\u2013\u2014]\s*(?P<title>.*))?"  # "Article 4 - Deposits", "Article 4. Deposits"
+
+_ARTICLE_HEADING = re.compile(_ARTICLE_WORD + r"\s+(?P<num>" + _NUMBER + ")" + _TITLE, re.IGNORECASE)
+_SIGN_HEADING = re.compile(r"§\s*(?P<num>" + _NUMBER + r")\.?\s*(?P<title>.*)")
+_SECTION_HEADING = re.compile(r"section\s+(?P<num>\d+(?:\.\d+)*[a-z]?)" + _TITLE, re.IGNORECASE)
+_DIVISION_HEADING = re.compile(r"(?P<division>chapter|title|part|book)\s+(?P<num>[ivxlcdm]+|\d+)" + _TITLE, re.IGNORECASE)
+# Running text: "Article 33", "[Article 33(1)(a)]", "Articles 5 and 6", "Art. 17", "Artículo 4", "§ 12"
+_REFERENCE = re.compile(
+    r"\b" + _ARTICLE_WORD + r"\s*(?P<first>" + _NUMBER + ")" + _SUBDIVISIONS
+    + r"(?P<more>(?:\s*(?:,|and|or|&|y)\s*" + _NUMBER + _SUBDIVISIONS + r")*)"
+    r"|§\s*(?P<section>" + _NUMBER + ")", re.IGNORECASE)
+# "[Article 4]", "[Art. 6(1)(a)]", "[Articles 15 and 17]": what a RAG answer cites (and what grounding strikes).
+CITATION_BLOCK = re.compile(r"\[\s*" + _ARTICLE_WORD + r"\s+([^\]]*)\]", re.IGNORECASE)
+_BLOCK_NUMBER = re.compile(r"(?<![\w(])(" + _NUMBER + r")(?![\w)])", re.IGNORECASE)
+_NUMBERS = re.compile(_NUMBER, re.IGNORECASE)
+
+_QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”|«([^»\n]{3,}?)»")
+_SPACE = re.compile(r"\s+")
+_TRANSLATE = str.maketrans({"’": "'", "‘": "'", "–": "-", "—": "-", "\u00a0": " "})
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnitHeading:
+    """A heading line that opens a legal unit, or a division grouping units."""
+
+    kind: str  # "article" (Article N, Artículo N, Art. N, § N), "section" (Section 3.1) or "division" (CHAPTER II)
+    number: str  # as written: "17a", "3.1"; a division's with its name: "CHAPTER II"
+    title: str
+    sign: bool = False  # written with §: prose starts lines with "§ 3" too, so chunking trusts it only in short lines
+
+
+def unit_heading(line: str) -> UnitHeading | None:
+    """The unit a whole line opens ("Article 4 - Deposits", "§ 12 Repairs", "Section 3.1", "CHAPTER II"), else None."""
+    for kind, pattern in (("article", _ARTICLE_HEADING), ("article", _SIGN_HEADING), ("section", _SECTION_HEADING),
+                          ("division", _DIVISION_HEADING)):
+        found = pattern.fullmatch(line)
+        if found:
+            number = found.group("num")
+            if kind == "division":
+                number = f"{found.group('division')} {number}"
+            return UnitHeading(kind=kind, number=number, title=(found.group("title") or "").strip(),
+                               sign=pattern is _SIGN_HEADING)
+    return None
+
+
+def normalise_article(number: Any) -> str:
+    """'033' -> '33', '17A' -> '17a'; anything else is kept as written."""
+    text = str(number).strip().lower()
+    return text.lstrip("0") or text
+
+
+def cited_articles(text: str) -> list[str]:
+    """Article numbers cited anywhere in the text, normalised, in first-seen order, sub-paragraphs dropped
+    ('6(1)(a)' -> '6')."""
+    found: dict[str, None] = {}
+    for match in _REFERENCE.finditer(text):
+        if match.group("section"):
+            found.setdefault(normalise_article(match.group("section")), None)
+            continue
+        found.setdefault(normalise_article(match.group("first")), None)
+        for extra in _NUMBERS.findall(re.sub(r"\(\w+\)", "", match.group("more") or "")):
+            found.setdefault(normalise_article(extra), None)
+    return list(found)
+
+
+def block_articles(block: re.Match[str]) -> list[str]:
+    """The normalised article numbers one CITATION_BLOCK match names ("[Articles 15 and 17(2)]" -> 15, 17)."""
+    return [normalise_article(n) for n in _BLOCK_NUMBER.findall(re.sub(r"\([^)]*\)", " ", block.group(1)))]
+
+
+def bracketed_articles(text: str) -> list[str]:
+    """Article numbers cited in [Article N] blocks only, normalised, in order, each once; bare mentions
+    ("Article 5 says") are not citations here."""
+    found: dict[str, None] = {}
+    for block in CITATION_BLOCK.finditer(text):
+        for number in block_articles(block):
+            found.setdefault(number, None)
+    return list(found)
+
+
+def flatten(text: str) -> str:
+    """Text as compared verbatim: one space for any run of whitespace, typographic quotes and dashes made plain."""
+    return _SPACE.sub(" ", text.translate(_TRANSLATE)).strip()
+
+
+def quoted_spans(text: str) -> list[str]:
+    """Spans the text puts in double quotes (straight, curly or guillemets), trailing punctuation dropped."""
+    spans = []
+    for match in _QUOTE.finditer(text):
+        span = flatten(next(g for g in match.groups() if g is not None)).rstrip(".,;:")
+        if span:
+            spans.append(span)
+    return spans

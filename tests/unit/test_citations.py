@@ -1,0 +1,65 @@
+"""The one citation parser: headings, citations in running text, bracketed citation blocks, quoted spans."""
+
+from __future__ import annotations
+
+from skillstack.agents.lawyer.citations import (
+    CITATION_BLOCK,
+    UnitHeading,
+    block_articles,
+    bracketed_articles,
+    cited_articles,
+    normalise_article,
+    quoted_spans,
+    unit_heading,
+)
+
+
+def test_cited_articles_reads_brackets_subparagraphs_lists_and_sections():
+    text = "Under [Article 12(1)(a)] and Articles 7 and 9, see also Art. 033 and § 4; again [Article 12]."
+    assert cited_articles(text) == ["12", "7", "9", "33", "4"]
+
+
+def test_cited_articles_reads_spanish_lists_and_lettered_articles():
+    assert cited_articles("Según los Artículos 5 y 6, y el artículo 17A.") == ["5", "6", "17a"]
+
+
+def test_bracketed_articles_reads_only_citation_blocks_in_every_bracket_style():
+    text = "See [Article 33], [Art. 6(1)(a)], [Articles 15 and 17], [Article 33(2)], [Recital 85], Article 5."
+    assert bracketed_articles(text) == ["33", "6", "15", "17"]
+
+
+def test_bracketed_articles_reads_lists_spanish_and_undotted_abbreviations():
+    assert bracketed_articles("[Article 4, 7] and [Artículo 9] and [Art 12] and [Article 04]") == ["4", "7", "9", "12"]
+
+
+def test_a_citation_block_names_its_articles_without_their_paragraphs():
+    block = CITATION_BLOCK.search("as held in [Articles 15(1) and 17(2)(b)].")
+    assert block is not None and block.group(0) == "[Articles 15(1) and 17(2)(b)]"
+    assert block_articles(block) == ["15", "17"]
+
+
+def test_normalise_article_drops_leading_zeros_and_lowers_letters():
+    assert [normalise_article(n) for n in ("033", "17A", " 4 ", "0")] == ["33", "17a", "4", "0"]
+
+
+def test_article_headings_in_each_numbering_style_carry_number_and_title():
+    assert unit_heading("Article 4 - Deposits") == UnitHeading(kind="article", number="4", title="Deposits")
+    assert unit_heading("Artículo 17a. Derecho de supresión") == UnitHeading(kind="article", number="17a",
+                                                                            title="Derecho de supresión")
+    assert unit_heading("Art. 5") == UnitHeading(kind="article", number="5", title="")
+    assert unit_heading("§ 12 Repairs") == UnitHeading(kind="article", number="12", title="Repairs", sign=True)
+
+
+def test_section_and_division_headings_are_told_apart_from_articles():
+    assert unit_heading("Section 3.1 — Notice") == UnitHeading(kind="section", number="3.1", title="Notice")
+    assert unit_heading("CHAPTER II") == UnitHeading(kind="division", number="CHAPTER II", title="")
+
+
+def test_a_sentence_that_mentions_an_article_is_not_a_heading():
+    assert unit_heading("Article 4 applies to every deposit.") is None
+    assert unit_heading("Articles 5 and 6 apply.") is None
+
+
+def test_quoted_spans_reads_straight_and_curly_quotes_and_drops_trailing_punctuation():
+    text = 'It says "within 30 days after the tenancy ends." and “written notice” and «plazo de un mes».'
+    assert quoted_spans(text) == ["within 30 days after the tenancy ends", "written notice", "plazo de un mes"]
