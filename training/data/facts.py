@@ -36,13 +36,11 @@ _POINT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d+)?$")
 
 @dataclass(frozen=True)
 class Fact:
-    """One fact found in a text: its kind (a key of KINDS) and the text as written."""
+    """One fact found in a text: its kind (money, percent, date, code, number, name) and the text as written."""
 
     kind: str
     text: str
 
-
-KINDS = tuple(kind for kind, _ in _PATTERNS)
 
 
 def _number_key(text: str) -> str:
