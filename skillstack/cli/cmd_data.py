@@ -1,4 +1,4 @@
-"""`skillstack data ...`: validate, stats, split, dedupe, convert and generate training datasets."""
+"""`skillstack data ...`: validate, stats, split, dedupe, convert, generate, audit and advise on training datasets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import typer
 
 from .common import JSON_OPTION, emit, settings_from
 
-app = typer.Typer(name="data", help="Training datasets: validate, measure, split, dedupe, convert, generate.", no_args_is_help=True)
+app = typer.Typer(name="data", help="Training datasets: validate, measure, split, dedupe, convert, generate, audit leakage, advise.", no_args_is_help=True)
 
 FORMAT_OPTION = typer.Option(None, "--format", help="Force the format (chat, preference, reinforcement) instead of detecting it.")
 NO_TOKENS_OPTION = typer.Option(False, "--no-tokens", help="Skip token counting (no tokenizer load; no token-limit check).")
@@ -147,3 +147,68 @@ def generate(
     result = gen.write_generated(examples, output)
     emit(result, as_json, lambda r: f"wrote {r['written']} examples -> {r['output']} ({r['duplicates_dropped']} duplicate(s), "
                                     f"{r['invalid_dropped']} invalid dropped); valid: {r['report']['ok']}")
+
+
+def _side_text(name: str, side: dict[str, Any]) -> list[str]:
+    ngram = side["ngram"]
+    lines = [f"{name}: {side['compared']} compared, {side['exact']} exact and {side['near']} near duplicate(s) "
+             f"({100 * side['leaked_share']:.1f}% leaked); {ngram['n']}-gram overlap {100 * ngram['share']:.1f}%, "
+             f"{ngram['rows_with_overlap']} row(s) with any, max {100 * ngram['max_row_share']:.0f}% of a row"]
+    lines += [f"  eval {p['eval_line']} <- train {p['train_line']}  {p['match']} {p['score']:.0f}: {p['eval_text']!r}"
+              + ("" if p["eval_text"] == p["train_text"] else f" ~ {p['train_text']!r}") for p in side["pairs"]]
+    return lines
+
+
+def _audit_text(report: dict[str, Any]) -> str:
+    lines = [f"{report['eval']} ({report['eval_rows']} rows) against {report['train']} ({report['train_rows']} rows)"]
+    lines += _side_text("prompts", report["prompts"]) + _side_text("answers", report["answers"])
+    if report["answers"]["labels_skipped"]:
+        lines.append(f"  ({report['answers']['labels_skipped']} label answer(s) not compared)")
+    lines.append(f"leaked: {100 * report['leaked_share']:.1f}% of eval rows")
+    return "\n".join(lines)
+
+
+@app.command("audit")
+def audit(
+    train_file: Path = typer.Argument(..., help="Training JSONL (any format)."),
+    eval_file: Path = typer.Argument(..., help="Evaluation JSONL checked for leakage from the training file."),
+    ngram: int = typer.Option(8, "--ngram", help="Word n-gram length for the overlap measure."),
+    near: float = typer.Option(90.0, "--near", help="Similarity (rapidfuzz ratio, 0-100) from which texts are near-duplicates."),
+    top: int = typer.Option(10, "--top", help="Worst pairs listed per side (prompts, answers)."),
+    fail_over: Optional[float] = typer.Option(None, "--fail-over", help="Exit 1 when the leaked share of eval rows (0-1) is over this."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Leakage between two datasets: exact and near-duplicate prompts and answers, n-gram overlap, worst pairs."""
+    from skillstack.training.data.audit import AuditOptions, audit_files
+
+    report = audit_files(train_file, eval_file, AuditOptions(ngram=ngram, near=near, top=top))
+    emit(report, as_json, _audit_text)
+    if fail_over is not None and report["leaked_share"] > fail_over:
+        raise typer.Exit(1)
+
+
+def _advice_text(path: Path, advice: list[dict[str, Any]]) -> str:
+    if not advice:
+        return f"{path}: no findings; the data looks like behaviour to fine-tune"
+    lines = [f"{path}: {len(advice)} finding(s)"]
+    for item in advice:
+        lines += [f"{item['severity']:<7} {item['code']}: {item['message']}", f"        next: {item['next_step']}"]
+        lines += [f"        line {', '.join(map(str, e['lines']))}: {e['values']}" for e in item["evidence"]]
+    return "\n".join(lines)
+
+
+@app.command("advise")
+def advise(
+    file: Path = typer.Argument(..., help="JSONL dataset (any format)."),
+    kind: Optional[str] = typer.Option(None, "--kind", help="The skill's kind (tone, format, reasoning, classify): sizes the examples needed."),
+    knowledge_share: float = typer.Option(0.3, "--knowledge-share", help="Warn when more answers than this share state facts absent from their prompt."),
+    majority_share: float = typer.Option(0.8, "--majority-share", help="Warn when one label is more than this share of the answers."),
+    prompt_similarity: float = typer.Option(95.0, "--prompt-similarity", help="Prompts this similar (0-100) are the same question."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Says, with evidence, when fine-tuning is the wrong tool (knowledge, tables) or the data is weak."""
+    from skillstack.training.data.advise import AdviseOptions, advise_file
+
+    options = AdviseOptions(knowledge_share=knowledge_share, majority_share=majority_share, prompt_similarity=prompt_similarity)
+    advice = [a.to_dict() for a in advise_file(file, options, kind=kind)]
+    emit(advice, as_json, lambda a: _advice_text(file, a))

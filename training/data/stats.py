@@ -15,7 +15,7 @@ from skillstack.errors import InputError
 from .formats import example_messages, has_images
 from .jsonl import write_jsonl
 from .tokens import context_length
-from .validate import example_key, validate_file
+from .validate import example_key, usable_report, validate_file
 
 _BIN_EDGES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768)
 
@@ -59,11 +59,7 @@ def dataset_stats(path: Path, *, tokenizer: Any = None) -> dict[str, Any]:
 
 
 def _clean(path: Path) -> list[dict[str, Any]]:
-    report = validate_file(path)
-    blocking = [f for f in report.errors if f.code != "too_few_examples"]
-    if blocking:
-        raise InputError(f"{path}: {len(blocking)} problem(s), first at {blocking[0]}; run `skillstack data validate {path}`")
-    return report.items
+    return usable_report(path).items
 
 
 def dedupe_examples(examples: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -139,6 +139,16 @@ def validate_file(path: Path | str, *, tokenizer: Any = None, max_tokens: int | 
                   items=items, item_lines=lines, tokens=tokens)
 
 
+def usable_report(path: Path | str) -> Report:
+    """The report of a file whose every line is a usable example (too few examples is allowed);
+    InputError naming the file and the first bad line otherwise. For tools that read, not train."""
+    report = validate_file(path)
+    blocking = [f for f in report.errors if f.code != "too_few_examples"]
+    if blocking:
+        raise InputError(f"{path}: {len(blocking)} problem(s), first at {blocking[0]}; run `skillstack data validate {path}`")
+    return report
+
+
 def load_examples(path: Path | str, *, format: str | None = None, tokenizer: Any = None, max_tokens: int | None = None,
                   truncate: bool = False) -> list[dict[str, Any]]:
     """The examples of a clean dataset, for trainers; DatasetError (first finding + how to see all) otherwise."""
