@@ -145,6 +145,15 @@ def _config_parameters(method: TrainingMethod, common: list[inspect.Parameter]) 
     return parameters
 
 
+def _print_advice(train_file: Path, kind: str | None) -> None:
+    """The dataset advisor's warnings (knowledge in answers, tables, imbalance...) on stderr, before any training."""
+    from skillstack.training.data.advise import advise_file
+
+    for advice in advise_file(train_file, kind=kind):
+        if advice.severity == "warning":
+            typer.echo(f"advice: {advice}", err=True)
+
+
 def _make_command(method: TrainingMethod) -> Callable[..., None]:
     """The `train <method>` command; its signature (what typer reads) is built from the method's config."""
     common = _common_parameters()
@@ -172,6 +181,7 @@ def _make_command(method: TrainingMethod) -> Callable[..., None]:
         config, spec = build_run(method.name, file_data, flags, str(config_file or "flags"))
         job = TrainJob(train_file=train_file, validation_file=validation_file, config=config, skill=spec,
                        output_dir=output or settings.user_skills_dir / spec.suffix, progress=not no_progress)
+        _print_advice(train_file, spec.kind)
         result_folder = method.train(settings, job)
         from skillstack.skills.manifest import load_manifest
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +74,22 @@ def test_unknown_method_lists_the_known_ones() -> None:
         methods.get_method("orpo")
 
 
+def write_prefs(path: Path, *, rows: int) -> None:
+    """An OpenAI DPO JSONL file with `rows` distinct preference pairs."""
+    lines = [{"input": {"messages": [{"role": "user", "content": f"Say hello to visitor {i}."}]},
+              "preferred_output": [{"role": "assistant", "content": "Hello, and welcome!"}],
+              "non_preferred_output": [{"role": "assistant", "content": "What."}]} for i in range(rows)]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+
+
+def test_train_prints_the_dataset_advisors_warnings_before_training(
+        toy_method: list, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefs = tmp_path / "prefs.jsonl"
+    write_prefs(prefs, rows=3)
+    train_cli(tmp_path, ["toy", str(prefs), "--suffix", "tiny"])
+    assert "advice:" in capsys.readouterr().err and toy_method  # warned (too few examples), then trained
+
+
 def train_cli(home: Path, args: list[str]) -> object:
     """`skillstack --home HOME train ARGS` on an app built now, after the test registered its method."""
     app = typer.Typer()
@@ -92,7 +110,9 @@ def test_a_registered_method_is_a_train_subcommand_with_flags_from_its_config(
     help_text = capsys.readouterr().out
     assert "--margin" in help_text and "--no-symmetric" in help_text and "--n-epochs" in help_text
 
-    train_cli(tmp_path, ["toy", "prefs.jsonl", "--suffix", "toy-skill", "--margin", "2", "--symmetric",
+    prefs = tmp_path / "prefs.jsonl"
+    write_prefs(prefs, rows=3)
+    train_cli(tmp_path, ["toy", str(prefs), "--suffix", "toy-skill", "--margin", "2", "--symmetric",
                          "--n-epochs", "auto", "--set", "lora_r=4", "--json"])
     assert '"name": "toy-skill"' in capsys.readouterr().out
     [job] = toy_method
