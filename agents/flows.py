@@ -2,27 +2,23 @@
 
 A flow is built once per graph build from the build's shared parts (FlowParts) and returns a compiled
 LangGraph subgraph over GraphState; its routing examples teach the router which tasks go to it. Built-in
-flows register exactly as a plugin would, with one `register_flow` call in their own module (listed in
-_BUILTIN_MODULES, or imported by the plugin's package). A new domain (medical, tax) is one folder with that
+flows register exactly as a plugin would, with one `register_flow` call in their own module (a built-in
+module, or a module named by an entry point of the group `skillstack.flows`). A new domain (medical, tax) is one folder with that
 call, and a skill of that kind.
 Not here: any flow's steps (agents/lawyer/flow.py) or the meta-agent graph (graphs/graph.py).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from skillstack.errors import ConfigError
-
-from .registry import add_entry
+from skillstack.registry import Registry
 
 # The hybrid node's flow when no installed skill reasons (the route is then never taken): the lawyer's kind.
 DEFAULT_KIND = "reasoning"
-# Modules whose import registers the built-in flows (the same register_flow call a plugin makes).
-_BUILTIN_MODULES = ("skillstack.agents.lawyer.flow",)
 
 
 class FlowParts(Protocol):
@@ -49,21 +45,24 @@ class ReasoningFlow:
     routing_examples: tuple[str, ...] = ()
 
 
-_FLOWS: dict[str, ReasoningFlow] = {}
+# Built-in flows register from their own module with the same register_flow call a plugin makes.
+_FLOWS: Registry[ReasoningFlow] = Registry("reasoning flow kind", name_pattern=r"^[a-z][a-z0-9_-]*$", error=ConfigError,
+                                           builtin_modules=("skillstack.agents.lawyer.flow",),
+                                           entry_point_group="skillstack.flows")
 
 
 def register_flow(*, kind: str, build: Callable[[FlowParts], Any], help: str,
                   routing_examples: Sequence[str] = ()) -> ReasoningFlow:
     """Make `build` the hybrid flow for reasoning skills of manifest kind `kind` (built-ins and plugins alike)."""
-    flow = ReasoningFlow(kind=kind, build=build, help=help, routing_examples=tuple(routing_examples))
-    return add_entry(_FLOWS, kind, flow, what="reasoning flow kind")
+    if not callable(build):
+        raise ConfigError(f"reasoning flow kind {kind!r}: build must be callable, got {build!r}")
+    flow = ReasoningFlow(kind=_FLOWS.check_name(kind), build=build, help=help, routing_examples=tuple(routing_examples))
+    return _FLOWS.add(kind, flow)
 
 
 def registered_flows() -> dict[str, ReasoningFlow]:
     """Every registered flow by kind, the built-ins included."""
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
-    return dict(_FLOWS)
+    return _FLOWS.load()
 
 
 def reasoning_flow(kind: str) -> ReasoningFlow:

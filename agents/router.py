@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from skillstack.errors import ConfigError, InputError
+from skillstack.registry import Registry
 from skillstack.retrieval.answer import neutralise_tag
 from skillstack.settings import Settings
 
 from .flows import registered_flows
-from .registry import add_entry
 from .state import FALLBACK
 
 # Factual questions about whatever documents were ingested: they need knowledge, not a behaviour.
@@ -268,24 +268,28 @@ class RouterKind:
     help: str
 
 
-_ROUTERS: dict[str, RouterKind] = {}
+_ROUTERS: Registry[RouterKind] = Registry("router", name_pattern=r"^[a-z][a-z0-9_-]*$", error=ConfigError,
+                                          builtin_modules=(), entry_point_group="skillstack.routers")
 
 
 def register_router(*, name: str, build: Callable[[Settings, Mapping[str, Any] | None], Any], help: str) -> RouterKind:
     """Make a router available as settings.router = name (the one way in, for built-ins and plugins)."""
-    return add_entry(_ROUTERS, name, RouterKind(name=name, build=build, help=help), what="router")
+    if not callable(build):
+        raise ConfigError(f"router {name!r}: build must be callable, got {build!r}")
+    return _ROUTERS.add(name, RouterKind(name=_ROUTERS.check_name(name), build=build, help=help))
 
 
 def registered_routers() -> dict[str, RouterKind]:
-    """Every registered router by name."""
-    return dict(_ROUTERS)
+    """Every registered router by name (built-ins, then entry-point plugins)."""
+    return _ROUTERS.load()
 
 
 def build_router(settings: Settings, skills: Mapping[str, Any] | None = None) -> Any:
     """The router settings.router names; ConfigError listing the registered names for any other."""
-    kind = _ROUTERS.get(settings.router)
+    routers = registered_routers()
+    kind = routers.get(settings.router)
     if kind is None:
-        raise ConfigError(f"setting 'router' must be one of {', '.join(sorted(_ROUTERS))}, got {settings.router!r}; "
+        raise ConfigError(f"setting 'router' must be one of {', '.join(sorted(routers))}, got {settings.router!r}; "
                           "set router in config.toml or SKILLSTACK_ROUTER (the route command takes --llm)")
     return kind.build(settings, skills)
 

@@ -101,9 +101,9 @@ def test_a_demo_build_ships_its_folder_with_one_manifest_write_holding_training_
     # the validator wants 10 examples per file; 16 answer tokens keep the eval short (its numbers are not the point)
     demo = dataclasses.replace(DEMO_SKILLS["brand-voice"], n_train=10, n_heldout=10, max_tokens=16)
 
-    def trained(settings, train_file, *, output_dir, **_):  # training itself is test_sft's; here its folder
-        shutil.copytree(BUNDLED_DIR / demo.name, output_dir, ignore=shutil.ignore_patterns("eval*", "EVAL.md", HELDOUT))
-        return output_dir
+    def trained(settings, job):  # training itself is test_sft's; here its folder
+        shutil.copytree(BUNDLED_DIR / demo.name, job.output_dir, ignore=shutil.ignore_patterns("eval*", "EVAL.md", HELDOUT))
+        return job.output_dir
 
     writes = []
     real = manifest_module.write_manifest

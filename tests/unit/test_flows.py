@@ -23,8 +23,8 @@ def scratch_flows(monkeypatch: pytest.MonkeyPatch) -> None:
     """Flows (and routers) registered in a test stay in that test."""
     from skillstack.agents import router
 
-    monkeypatch.setattr(flows, "_FLOWS", flows.registered_flows())
-    monkeypatch.setattr(router, "_ROUTERS", router.registered_routers())
+    monkeypatch.setattr(flows._FLOWS, "entries", flows.registered_flows())
+    monkeypatch.setattr(router._ROUTERS, "entries", router.registered_routers())
 
 
 def test_the_lawyer_flow_is_registered_for_reasoning_skills_as_a_plugin_would_be():

@@ -111,7 +111,7 @@ def test_a_registered_router_is_built_by_its_name_and_a_taken_name_is_refused(mo
     from skillstack.errors import ConfigError
     from skillstack.settings import Settings
 
-    monkeypatch.setattr(router, "_ROUTERS", registered_routers())  # the test's router stays in the test
+    monkeypatch.setattr(router._ROUTERS, "entries", registered_routers())  # the test's router stays in the test
 
     stub = SimpleNamespace(route=lambda text: None)
     register_router(name="unit-fixed", build=lambda settings, skills: stub, help="always the same router")
