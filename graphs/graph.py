@@ -28,6 +28,8 @@ from skillstack.agents.prompts import IRAC_SYSTEM, citation_correction, legal_re
 from skillstack.agents.router import build_router
 from skillstack.agents.state import FALLBACK, GraphState, sources_of
 from skillstack.settings import Settings
+from skillstack.skills.grounded_decoding import grounded
+from skillstack.skills.grounding import Grounding
 
 from .retry import retry_policy
 
@@ -134,7 +136,9 @@ class Nodes:
         system = None if skill is not None and skill.manifest.system_prompt else IRAC_SYSTEM
         articles = articles_for_prompt(state["hits"])[:MAX_ARTICLES]
         messages = legal_reasoner_messages(state["task"], articles, system=system, correction=state.get("correction"))
-        draft = str(self._chat(name).invoke(convert_to_messages(messages)).content)
+        # Locally, decoding cites only the articles shown and quotes only them or the facts (the gate still checks).
+        grounding = Grounding.of((a["article"] for a in articles), [*(a["text"] for a in articles), state["task"]])
+        draft = str(grounded(self._chat(name), grounding).invoke(convert_to_messages(messages)).content)
         return {"draft": draft, "attempts": state.get("attempts", 0) + 1}
 
     def citation_gate(self, state: GraphState) -> dict[str, Any]:
