@@ -17,6 +17,7 @@ from typing import Any
 
 from skillstack.agents.lawyer.citations import CITATION_BLOCK, block_articles, bracketed_articles, normalise_article
 
+from skillstack.messages import content_text
 from .hits import Hit
 
 SYSTEM_PROMPT = (
@@ -104,9 +105,12 @@ def ground_answer(text: str, hits: Sequence[Hit]) -> dict[str, Any]:
 def answer_question(question: str, hits: list[Hit], chat_model: Any) -> dict[str, Any]:
     """Answer from the hits with a LangChain chat model: {"answer", "citations": [{"article", "source", "title"}],
     "sources", "cited_by_model"}."""
+    from skillstack.skills.grounded_decoding import grounded
+    from skillstack.skills.grounding import Grounding
+
     if not hits:
         return {"answer": NO_HITS_ANSWER, "citations": [], "sources": [], "cited_by_model": False}
-    reply = chat_model.invoke(build_rag_messages(question, hits))
-    content = reply.content if isinstance(reply.content, str) else " ".join(
-        part.get("text", "") if isinstance(part, dict) else str(part) for part in reply.content)
-    return ground_answer(content.strip(), hits)
+    # A local model decodes under the hits' grounding: it cannot cite another article or misquote one.
+    grounding = Grounding.of((hit.article for hit in hits), (hit.text for hit in hits))
+    reply = grounded(chat_model, grounding).invoke(build_rag_messages(question, hits))
+    return ground_answer(content_text(reply.content).strip(), hits)

@@ -68,7 +68,7 @@ class SkillChatModel(BaseChatModel):
                 "max_tokens": self.max_tokens, "stop": self.stop}
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> ChatRequest:
-        unknown = set(kwargs) - {"temperature", "top_p", "max_tokens", "json_schema", "system"}
+        unknown = set(kwargs) - {"temperature", "top_p", "max_tokens", "json_schema", "system", "grounding"}
         if unknown:
             raise InputError(f"unsupported generation parameter(s) for skill '{self.skill}': {', '.join(sorted(unknown))}")
         system = kwargs.get("system", self.system_prompt)
@@ -79,6 +79,7 @@ class SkillChatModel(BaseChatModel):
             max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
             stop=tuple(stop if stop is not None else self.stop),
             json_schema=kwargs.get("json_schema", self.json_schema),
+            grounding=kwargs.get("grounding"),
         )
 
     def _complete_json(self, request: ChatRequest) -> tuple[Completion, Any]:

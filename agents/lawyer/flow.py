@@ -16,6 +16,8 @@ from typing import Any
 from skillstack.agents.flows import FlowParts, register_flow
 from skillstack.agents.state import GraphState, hit_record, sources_of, timed
 from skillstack.retrieval.fusion import reciprocal_rank_fusion
+from skillstack.skills.grounded_decoding import grounded
+from skillstack.skills.grounding import Grounding
 
 from .citations import flatten, normalise_article
 from .gate import check_citations
@@ -108,7 +110,9 @@ class LawyerNodes:
         system = None if skill is not None and skill.manifest.system_prompt else IRAC_SYSTEM
         articles = articles_for_prompt(state["hits"])[:MAX_ARTICLES]
         messages = legal_reasoner_messages(state["task"], articles, system=system, correction=state.get("correction"))
-        draft = str(self.parts.chat(name).invoke(convert_to_messages(messages)).content)
+        # Locally, decoding cites only the articles shown and quotes only them or the facts (the gate still checks).
+        grounding = Grounding.of((a["article"] for a in articles), [*(a["text"] for a in articles), state["task"]])
+        draft = str(grounded(self.parts.chat(name), grounding).invoke(convert_to_messages(messages)).content)
         return {"draft": draft, "attempts": state.get("attempts", 0) + 1}
 
     def citation_gate(self, state: GraphState) -> dict[str, Any]:

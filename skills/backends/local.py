@@ -21,6 +21,7 @@ from typing import Any
 from skillstack.errors import SkillError
 from skillstack.models import base_model_id, load_base_model, load_tokenizer
 from skillstack.settings import Settings
+from skillstack.skills.grounded_decoding import grounding_processor
 from skillstack.skills.structured import json_constraint
 from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
 
@@ -138,7 +139,12 @@ class LocalEngine:
         if first.stop:
             config.stop_strings = list(first.stop)
             kwargs["tokenizer"] = self.tokenizer
-        constraints = {i: json_constraint(self.tokenizer, r.json_schema) for i, r in enumerate(requests) if r.json_schema}
+        constraints: dict[int, list[Any]] = {}
+        for i, r in enumerate(requests):
+            if r.json_schema:
+                constraints.setdefault(i, []).append(json_constraint(self.tokenizer, r.json_schema))
+            if r.grounding is not None:
+                constraints.setdefault(i, []).append(grounding_processor(self.tokenizer, r.grounding))
         if constraints:
             kwargs["logits_processor"] = LogitsProcessorList([_RowConstraints(constraints)])
         if self.peft is not None:
@@ -210,12 +216,13 @@ class LocalEngine:
 
 
 class _RowConstraints:
-    """A logits processor applying one JSON constraint per constrained row (other rows untouched)."""
+    """A logits processor applying each constrained row's own processors (JSON, grounding; other rows untouched)."""
 
-    def __init__(self, processors: dict[int, Any]) -> None:
+    def __init__(self, processors: dict[int, list[Any]]) -> None:
         self.processors = processors
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        for row, processor in self.processors.items():
-            scores[row: row + 1] = processor(input_ids[row: row + 1], scores[row: row + 1])
+        for row, processors in self.processors.items():
+            for processor in processors:
+                scores[row: row + 1] = processor(input_ids[row: row + 1], scores[row: row + 1])
         return scores

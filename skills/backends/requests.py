@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from skillstack.skills.grounding import Grounding
+
 
 @dataclass(kw_only=True)
 class ChatRequest:
@@ -23,6 +25,8 @@ class ChatRequest:
     max_tokens: int = field(default=256, metadata={"help": "Most new tokens."})
     stop: tuple[str, ...] = field(default=(), metadata={"help": "Strings that end the answer (cut, not included)."})
     json_schema: dict[str, Any] | None = field(default=None, metadata={"help": "Constrain the answer to this JSON Schema."})
+    grounding: Grounding | None = field(default=None, metadata={"help": "Local backend: cite only these articles and "
+                                                                        "quote only these texts (remote backends ignore it)."})
 
     @property
     def sampling_key(self) -> tuple[Any, ...]:
