@@ -17,6 +17,8 @@ import typer
 
 from skillstack.errors import SkillstackError
 
+USAGE_EXIT_CODE = 2  # as for every SkillstackError: one line, exit 2, never a traceback
+
 # The command modules, in the order their commands appear in --help: knowledge, the agent, skills, building skills.
 COMMAND_MODULES = ("retrieval", "graph", "skills", "data", "train", "evaluate", "jobs")
 
@@ -51,16 +53,21 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
     except (click.exceptions.Abort, typer.Abort):
         print("aborted", file=sys.stderr)
         return 1
-    except typer.exceptions.TyperException as exc:  # typer's own copy of click raises usage errors (unknown option)
-        exc.show()
-        return exc.exit_code
+    # typer ships its own copy of click, whose usage errors (bad values, unknown options) are not click's classes.
+    except (click.ClickException, typer.exceptions.TyperException) as exc:
+        print(usage_line(exc), file=sys.stderr)
+        return USAGE_EXIT_CODE
     return result if isinstance(result, int) else 0
+
+
+def usage_line(exc: BaseException) -> str:
+    """A usage error as one line: what is wrong, then where the command's help is."""
+    message = " ".join(str(getattr(exc, "format_message", lambda: exc)()).split())
+    ctx = getattr(exc, "ctx", None)
+    return f"error: {message}" + (f" (see `{ctx.command_path} --help`)" if ctx is not None else "")
 
 
 def entry() -> None:
