@@ -39,15 +39,12 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
 def skillstack(home: Path, *args: str, texts: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """Run the CLI on a fresh process; with texts, in --input batch mode, one JSON result per text."""
     command = [str(Path(sys.executable).with_name("skillstack")), "--home", str(home), *args]
-    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", encoding="utf-8", delete=False) as handle:
-        for text in texts or ():
-            handle.write(json.dumps({"text": text}, ensure_ascii=False) + "\n")
-    if texts is not None:
-        command += ["--input", handle.name, "--json"]
-    try:
+    with tempfile.TemporaryDirectory(prefix="skillstack-quality-input-") as folder:
+        if texts is not None:
+            batch = Path(folder) / "input.jsonl"
+            batch.write_text("".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
+            command += ["--input", str(batch), "--json"]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
-    finally:
-        os.unlink(handle.name)
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-400:]}")
     return [json.loads(line) for line in done.stdout.splitlines() if line.strip()[:1] in ("{", "[")]

@@ -2,7 +2,7 @@
 
 A `Grounding` names the article numbers that were retrieved and the texts quotes must come from.
 `GroundingMachine` reads generated text one character at a time and refuses (step -> None) the first
-character that would make the citation gate (agents/lawyer.py `check_citations`) fail: a digit starting
+character that would make the citation gate (agents/lawyer/gate.py `check_citations`) fail: a digit starting
 an article number that was not retrieved ("Article 9", "Art. 9", "§ 9", "[Articles 5 and 9]", matched
 like the gate's regex), or a character inside quotation marks ("...", “...”, «...») that no retrieved
 text continues with (whitespace-normalised). Outside citations and quotes every character is allowed.
@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
+
+from skillstack.agents.lawyer.citations import normalise_article
 
 _OPENERS = {'"': '"', "“": "”", "«": "»"}
 _KEYWORDS = ("article", "artículo", "art.")
@@ -39,7 +41,7 @@ class Grounding:
     @classmethod
     def of(cls, articles: Iterable[Any], sources: Iterable[str]) -> Grounding:
         """From raw article labels (only those the gate can read as a number) and raw texts."""
-        numbers = {str(a).strip().lower().lstrip("0") for a in articles if a not in (None, "")}
+        numbers = {normalise_article(a) for a in articles if a not in (None, "")}
         return cls(articles=tuple(sorted(n for n in numbers if _NUMBER.fullmatch(n))),
                    sources=tuple(dict.fromkeys(str(s) for s in sources if str(s).strip())))
 
