@@ -33,6 +33,10 @@ class Embedder(Protocol):
         """L2-normalised float32 vectors, one row per text."""
         ...
 
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """How many tokens of each text the model reads (after truncation to its maximum length)."""
+        ...
+
 
 def embedding_model_name(settings: Settings) -> str:
     """The identity recorded on the collection: vectors of different models must not mix."""
@@ -54,6 +58,10 @@ class SentenceTransformerEmbedder:
         vectors = self.model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
                                     convert_to_numpy=True, show_progress_bar=False)
         return np.asarray(vectors, dtype=np.float32)
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        ids = self.model.tokenizer(list(texts), truncation=True, max_length=self.model.max_seq_length)["input_ids"]
+        return [len(row) for row in ids]
 
 
 class OnnxEmbedder:
@@ -90,6 +98,9 @@ class OnnxEmbedder:
         if rows:
             out = np.stack([rows[i] for i in range(len(texts))]).astype(np.float32)
         return out
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        return [len(row) for row in self.tokenizer(list(texts), truncation=True, max_length=self.max_length)["input_ids"]]
 
 
 def _model_source(settings: Settings) -> str:

@@ -43,6 +43,11 @@ def to_chat_messages(messages: Sequence[BaseMessage], system_prompt: str) -> lis
     return ([{"role": "system", "content": "\n\n".join(system)}] if system else []) + chat
 
 
+def _usage(completion: Completion) -> dict[str, int]:
+    return {"input_tokens": completion.prompt_tokens, "output_tokens": completion.completion_tokens,
+            "total_tokens": completion.prompt_tokens + completion.completion_tokens}
+
+
 class SkillChatModel(BaseChatModel):
     """A skill as a chat model: invoke, stream, batch, with_structured_output; temperature 0 is greedy."""
 
@@ -106,8 +111,7 @@ class SkillChatModel(BaseChatModel):
         message = AIMessage(
             content=completion.text,
             response_metadata={"skill": self.skill, "finish_reason": completion.finish_reason, "parsed": parsed},
-            usage_metadata={"input_tokens": completion.prompt_tokens, "output_tokens": completion.completion_tokens,
-                            "total_tokens": completion.prompt_tokens + completion.completion_tokens},
+            usage_metadata=_usage(completion),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -116,14 +120,24 @@ class SkillChatModel(BaseChatModel):
         request = self._request(messages, stop, kwargs)
         if request.json_schema is not None:  # validated as a whole, so it arrives as a whole
             result = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
-            yield ChatGenerationChunk(message=AIMessageChunk(content=result.content,
+            yield ChatGenerationChunk(message=AIMessageChunk(content=result.content, usage_metadata=result.usage_metadata,
                                                              response_metadata=result.response_metadata))
             return
+        summary: Completion | None = None
         for delta in self.backend.stream(request):
+            if isinstance(delta, Completion):  # the backend's closing summary: finish reason and token counts
+                summary = delta
+                continue
             if run_manager:
                 run_manager.on_llm_new_token(delta)
             yield ChatGenerationChunk(message=AIMessageChunk(content=delta))
-        yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata={"skill": self.skill}))
+        metadata: dict[str, Any] = {"skill": self.skill}
+        if summary is None:
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", response_metadata=metadata))
+            return
+        yield ChatGenerationChunk(message=AIMessageChunk(
+            content="", response_metadata=metadata | {"finish_reason": summary.finish_reason},
+            usage_metadata=_usage(summary)))
 
     def with_structured_output(self, schema: Any = None, *, include_raw: bool = False,
                                **kwargs: Any) -> Runnable:

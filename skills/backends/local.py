@@ -42,6 +42,7 @@ class LocalEngine:
         self.lock = threading.RLock()
         self._resident: OrderedDict[str, Path] = OrderedDict()
         self.mixed_batches = 0  # generate() calls that served more than one adapter (observability, tests)
+        self.cancelled_streams = 0  # streams stopped early because their consumer went away
 
     # -- adapters ---------------------------------------------------------------------------------------------
 
@@ -186,11 +187,15 @@ class LocalEngine:
                                           prompt_tokens=int(inputs["attention_mask"][row].sum())))
         return completions
 
-    def stream(self, request: ChatRequest, *, folder: Path | None = None, trained_on: str = "") -> Iterator[str]:
-        """Text deltas of one request as they are decoded (generation runs on a helper thread)."""
-        from transformers import TextIteratorStreamer
+    def stream(self, request: ChatRequest, *, folder: Path | None = None,
+               trained_on: str = "") -> Iterator[str | Completion]:
+        """Text deltas of one request as they are decoded, then a Completion (empty text) with its finish
+        reason and token counts. Generation runs on a helper thread; closing this iterator (a client that
+        went away) stops it at the next token, so it does not hold the engine."""
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
+        watch = _StreamWatch(self.tokenizer.eos_token_id)
         errors: list[BaseException] = []
 
         def run() -> None:
@@ -202,17 +207,56 @@ class LocalEngine:
                         self.ensure_adapter(request.adapter, folder, trained_on)
                     model = self._prepare([request])
                     inputs = self._encode([request])
-                    model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer)
+                    watch.prompt_tokens = inputs["input_ids"].shape[1]
+                    model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer,
+                                   stopping_criteria=StoppingCriteriaList([watch]))
             except BaseException as exc:  # surfaced to the consumer below
                 errors.append(exc)
                 streamer.end()
 
         worker = threading.Thread(target=run, name="skillstack-stream", daemon=True)
         worker.start()
-        yield from stream_with_stop(streamer, request.stop)
-        worker.join()
+        raw: list[str] = []
+        finished = False
+        try:
+            for delta in stream_with_stop(_recorded(streamer, raw), request.stop):
+                yield delta
+            finished = True
+        finally:
+            if not finished:  # the consumer closed us early
+                watch.cancelled.set()
+                self.cancelled_streams += 1
+            worker.join()
         if errors:
             raise errors[0]
+        # As in generate(): an end-of-sequence or a stop string is "stop"; running out of max_tokens is "length".
+        stopped = watch.ended or cut_at_stop("".join(raw), request.stop)[1]
+        yield Completion(text="", finish_reason="stop" if stopped else "length", prompt_tokens=watch.prompt_tokens,
+                         completion_tokens=watch.generated - watch.ended)
+
+
+def _recorded(deltas: Iterator[str], into: list[str]) -> Iterator[str]:
+    for delta in deltas:
+        into.append(delta)
+        yield delta
+
+
+class _StreamWatch:
+    """A stopping criterion that counts a stream's new tokens, notes its end of sequence, and stops it on cancel."""
+
+    def __init__(self, eos_token_id: int | None) -> None:
+        self.eos_token_id = eos_token_id
+        self.cancelled = threading.Event()
+        self.prompt_tokens = 0
+        self.generated = 0
+        self.ended = False
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        import torch
+
+        self.generated = input_ids.shape[1] - self.prompt_tokens
+        self.ended = self.ended or (self.eos_token_id is not None and int(input_ids[0, -1]) == self.eos_token_id)
+        return torch.full((input_ids.shape[0],), self.cancelled.is_set(), dtype=torch.bool, device=input_ids.device)
 
 
 class _RowConstraints:

@@ -50,8 +50,9 @@ class Backend(ABC):
         """The whole answer to one request."""
 
     @abstractmethod
-    def stream(self, request: ChatRequest) -> Iterator[str]:
-        """The answer as text deltas, never emitting a stop string."""
+    def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
+        """The answer as text deltas, never emitting a stop string; a backend that knows them may end with a
+        Completion (empty text) giving the finish reason and token counts."""
 
 
 def cut_at_stop(text: str, stop: Iterable[str]) -> tuple[str, bool]:

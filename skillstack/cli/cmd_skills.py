@@ -98,9 +98,16 @@ def run(
 def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (loopback by default)."),
-    port: int = typer.Option(8000, "--port", help="TCP port."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    no_auth: bool = typer.Option(False, "--no-auth", help="Serve without API keys (loopback only)."),
+    cors_origin: Optional[list[str]] = typer.Option(None, "--cors-origin", help="Allow this browser origin (repeatable); CORS is off without."),
+    max_tokens: Optional[int] = typer.Option(None, "--max-tokens-limit", min=1, help="Most tokens one answer may ask for (default: the model's context)."),
+    max_messages: int = typer.Option(256, "--max-messages", min=1, help="Most messages in one chat request."),
+    max_pending: int = typer.Option(64, "--max-pending", min=1, help="Chat requests in flight at once; more get a 429."),
 ) -> None:
-    """Serve the local skills over an OpenAI-compatible HTTP API (/v1/models, /v1/chat/completions)."""
-    from skillstack.skills.server import serve as run_server
+    """Serve the local skills over an OpenAI-compatible HTTP API (keys from `skillstack keys create` or $SKILLSTACK_API_KEYS)."""
+    from skillstack.skills.server import ServerOptions, serve as run_server
 
-    run_server(settings_from(ctx), host=host, port=port)
+    options = ServerOptions(auth=not no_auth, cors_origins=tuple(cors_origin or ()), max_completion_tokens=max_tokens,
+                            max_messages=max_messages, max_pending=max_pending)
+    run_server(settings_from(ctx), host=host, port=port, options=options)

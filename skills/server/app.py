@@ -1,0 +1,165 @@
+"""The FastAPI app of `skillstack serve` and the uvicorn runner: routes, bounds, keys and CORS in one place.
+
+GET /health is open; everything else (models, chat completions, embeddings, the OpenAPI schema)
+sits behind `require_key`. FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
+and merge in the local engine's batcher; past `max_pending` requests in flight, new ones get a 429.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import StreamingResponse
+
+from skillstack.errors import ConfigError
+from skillstack.retrieval.embeddings import embedding_model_name
+from skillstack.settings import Settings
+from skillstack.skills.runtime import BASE, get_runtime
+from .auth import ENV_VAR, KeyRing, require_key
+from .chat import ChatLimits, complete, prepare, stream_events
+from .embeddings import embed
+from .errors import APIError, BodyLimit, install_error_handlers
+from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
+    Model, ModelList
+
+_ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 429, 500)}
+
+
+@dataclass(kw_only=True, frozen=True)
+class ServerOptions:
+    auth: bool = field(default=True, metadata={"help": "Require an API key on every route but /health."})
+    cors_origins: tuple[str, ...] = field(default=(), metadata={"help": "Origins allowed by CORS; none = CORS off."})
+    max_body_bytes: int = field(default=4 * 1024 * 1024, metadata={"help": "Largest request body accepted (413 above)."})
+    max_messages: int = field(default=256, metadata={"help": "Most messages in one chat request."})
+    max_characters: int = field(default=200_000, metadata={"help": "Most characters over all messages of one request."})
+    max_completion_tokens: int | None = field(default=None, metadata={
+        "help": "Most tokens one answer may ask for; none = what the model's context leaves after the prompt."})
+    max_pending: int = field(default=64, metadata={"help": "Chat requests in flight at once; more get a 429."})
+
+    @property
+    def chat_limits(self) -> ChatLimits:
+        return ChatLimits(max_messages=self.max_messages, max_characters=self.max_characters,
+                          max_completion_tokens=self.max_completion_tokens)
+
+
+class _Admission:
+    """Counts chat requests in flight; one past the limit is refused rather than queued behind the engine."""
+
+    def __init__(self, limit: int) -> None:
+        self._slots = threading.BoundedSemaphore(limit)
+
+    def enter(self) -> None:
+        if not self._slots.acquire(blocking=False):
+            raise APIError(429, "The server is busy; retry shortly.", code="rate_limit_exceeded")
+
+    def leave(self) -> None:
+        self._slots.release()
+
+    async def released_after(self, events: AsyncIterator[str]) -> AsyncIterator[str]:
+        try:
+            async for event in events:
+                yield event
+        finally:
+            self.leave()
+
+
+def _models(settings: Settings) -> list[Model]:
+    skills = get_runtime(settings).discovery(refresh=True).skills
+    names = [BASE] + sorted(n for n, s in skills.items() if s.manifest.backend == "peft")
+    models = [Model(id=name, created=0, owned_by="skillstack") for name in names]
+    return models + [Model(id=embedding_model_name(settings), created=0, owned_by="skillstack")]
+
+
+def resolve_keys(settings: Settings, options: ServerOptions, keys: KeyRing | None) -> KeyRing | None:
+    """The keys the app checks (None with auth off); ConfigError when auth is on and no key exists."""
+    if not options.auth:
+        return None
+    keys = keys if keys is not None else KeyRing.load(settings)
+    if not len(keys):
+        raise ConfigError(f"no API key configured: create one with `skillstack keys create` (stored hashed in "
+                          f"{settings.home / 'api_keys'}) or set ${ENV_VAR}; or pass --no-auth (loopback only)")
+    return keys
+
+
+def create_app(settings: Settings, *, options: ServerOptions | None = None, keys: KeyRing | None = None) -> Any:
+    """The FastAPI app over settings' skills; keys default to $SKILLSTACK_API_KEYS and HOME/api_keys."""
+    options = options or ServerOptions()
+    ring = resolve_keys(settings, options, keys)
+    admission = _Admission(options.max_pending)
+    app = FastAPI(title="skillstack", description="Local LoRA skills over OpenAI's API", version="1",
+                  openapi_url=None, docs_url=None, redoc_url=None)  # the schema is served behind the key below
+    install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=options.max_body_bytes)
+    if options.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(options.cors_origins), allow_credentials=False,
+                           allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+
+    @app.get("/health", response_model=Health)
+    def health() -> Health:
+        return Health()
+
+    api = APIRouter(dependencies=[require_key(ring)], responses=_ERRORS)
+
+    @api.get("/openapi.json", include_in_schema=False)
+    def openapi() -> dict[str, Any]:
+        return app.openapi()
+
+    @api.get("/v1/models", response_model=ModelList)
+    def models() -> ModelList:
+        return ModelList(data=_models(settings))
+
+    @api.get("/v1/models/{model_id:path}", response_model=Model)
+    def model(model_id: str) -> Model:
+        for known in _models(settings):
+            if known.id == model_id:
+                return known
+        raise APIError(404, f"The model '{model_id}' does not exist.", param="model", code="model_not_found")
+
+    @api.post("/v1/chat/completions", response_model=ChatCompletion,
+              responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+    def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+        admission.enter()
+        streaming = False
+        try:
+            prepared = prepare(settings, body, options.chat_limits)
+            if body.stream:
+                streaming = True
+                events = admission.released_after(stream_events(request, prepared, body))
+                return StreamingResponse(events, media_type="text/event-stream")
+            return complete(prepared, body)
+        finally:
+            if not streaming:
+                admission.leave()
+
+    @api.post("/v1/embeddings", response_model=EmbeddingList)
+    def embeddings(body: EmbeddingRequest) -> EmbeddingList:
+        return embed(settings, body)
+
+    app.include_router(api)
+    return app
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, options: ServerOptions | None = None) -> None:
+    """Run the server until interrupted (the base model loads on the first chat request)."""
+    import uvicorn
+
+    options = options or ServerOptions()
+    if not options.auth and not is_loopback(host):
+        raise ConfigError(f"--no-auth serves only on loopback (127.0.0.1, ::1, localhost), not --host {host}; "
+                          "create a key with `skillstack keys create` to serve on other interfaces")
+    uvicorn.run(create_app(settings, options=options), host=host, port=port, log_level="info")

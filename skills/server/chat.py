@@ -1,0 +1,252 @@
+"""POST /v1/chat/completions: a validated request becomes one call of a local skill's chat model.
+
+Turns the typed body (schemas.py) into LangChain messages and generation arguments, bounds what
+the body alone cannot (message count and characters, prompt tokens against the model's context,
+max_tokens against what is left of it and the server's cap), and answers as OpenAI does, whole or
+as server-sent events. A stream stops generating when its client goes away: the events are pulled
+from the model on a helper thread that closes the model's stream, which stops the engine at the
+next token. Not here: auth (auth.py), the error shape (errors.py), the bounds' values (app.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from skillstack.errors import SkillError, SkillstackError
+from skillstack.messages import content_text
+from skillstack.settings import Settings
+from skillstack.skills.chat_model import SkillChatModel, to_chat_messages
+from skillstack.skills.runtime import BASE, get_runtime
+from .errors import APIError, error_body, from_skillstack, log
+from .schemas import UNSUPPORTED_CHAT_FIELDS, ChatCompletion, ChatCompletionRequest, ChatMessage
+
+
+@dataclass(kw_only=True, frozen=True)
+class ChatLimits:
+    max_messages: int = 256
+    max_characters: int = 200_000
+    max_completion_tokens: int | None = None  # None: whatever the model's context leaves
+
+
+@dataclass(kw_only=True)
+class PreparedChat:
+    name: str
+    model: SkillChatModel
+    messages: list[Any]
+    kwargs: dict[str, Any]
+    prompt_tokens: int
+
+
+def resolve_model(settings: Settings, name: str) -> SkillChatModel:
+    """The chat model behind a request's `model`: 'base', a local (peft) skill, or a skill's provenance model_id."""
+    runtime = get_runtime(settings)
+    if name != BASE:
+        skills = runtime.discovery().skills
+        by_id = {s.manifest.provenance.get("model_id"): s.name for s in skills.values()}
+        name = by_id.get(name, name)
+        if name in skills and skills[name].manifest.backend != "peft":
+            raise SkillError(f"skill '{name}' is not local (backend {skills[name].manifest.backend}); not served here")
+    return runtime.chat_model(name)
+
+
+def _refuse_unsupported(body: ChatCompletionRequest) -> None:
+    for field in UNSUPPORTED_CHAT_FIELDS:
+        if getattr(body, field) not in (None, False, [], {}, "none"):
+            raise APIError(400, f"'{field}' is not supported by this server yet.", param=field,
+                           code="unsupported_parameter")
+    if (body.n or 1) != 1:
+        raise APIError(400, "Only n=1 is supported.", param="n", code="unsupported_value")
+
+
+def _to_langchain(messages: list[ChatMessage], limits: ChatLimits) -> list[Any]:
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+
+    if len(messages) > limits.max_messages:
+        raise APIError(400, f"Too many messages: {len(messages)}; the limit is {limits.max_messages}.",
+                       param="messages", code="too_many_messages")
+    out: list[Any] = []
+    characters = 0
+    for index, message in enumerate(messages):
+        if message.tool_calls:
+            raise APIError(400, "Tool calls are not supported by this server yet.",
+                           param=f"messages.[{index}].tool_calls", code="unsupported_parameter")
+        text = content_text(message.content if isinstance(message.content, str) or message.content is None
+                            else [part.model_dump() for part in message.content])
+        characters += len(text)
+        if message.role in ("system", "developer"):
+            out.append(SystemMessage(text))
+        elif message.role == "user":
+            out.append(HumanMessage(text))
+        elif message.role == "assistant":
+            out.append(AIMessage(text))
+        else:
+            out.append(ToolMessage(text, tool_call_id=message.tool_call_id or ""))
+    if characters > limits.max_characters:
+        raise APIError(400, f"Messages too long: {characters} characters; the limit is {limits.max_characters}.",
+                       param="messages", code="context_length_exceeded")
+    return out
+
+
+def _json_schema(body: ChatCompletionRequest) -> dict[str, Any] | None:
+    """The schema decoding must follow, checked now: one the constraint cannot build is the client's error."""
+    fmt = body.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    schema = {"type": "object"} if fmt.type == "json_object" else (fmt.json_schema.json_schema or {"type": "object"})
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
+    from outlines_core.json_schema import build_regex_from_schema
+
+    try:
+        Draft202012Validator.check_schema(schema)
+        build_regex_from_schema(json.dumps(schema))
+    except (SchemaError, ValueError, TypeError, RecursionError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        raise APIError(400, f"Invalid schema for response_format: {message[:300]}",
+                       param="response_format.json_schema.schema", code="invalid_json_schema") from None
+    return schema
+
+
+def _context_size(engine: Any) -> int:
+    config = engine.model.config
+    return int(getattr(config, "max_position_embeddings", 0) or engine.tokenizer.model_max_length)
+
+
+def prepare(settings: Settings, body: ChatCompletionRequest, limits: ChatLimits) -> PreparedChat:
+    """Check everything about the request that can be checked before a token is generated."""
+    _refuse_unsupported(body)
+    try:
+        model = resolve_model(settings, body.model)
+    except SkillstackError as exc:
+        raise from_skillstack(exc) from None
+    messages = _to_langchain(body.messages, limits)
+    kwargs: dict[str, Any] = {}
+    if body.temperature is not None:
+        kwargs["temperature"] = body.temperature
+    if body.top_p is not None:
+        kwargs["top_p"] = body.top_p
+    if (schema := _json_schema(body)) is not None:
+        kwargs["json_schema"] = schema
+    engine = get_runtime(settings).engine
+    chat = to_chat_messages(messages, model.system_prompt)
+    prompt_tokens = len(engine.tokenizer.apply_chat_template(chat, tokenize=True, add_generation_prompt=True,
+                                                            return_dict=True)["input_ids"])
+    context = _context_size(engine)
+    room = context - prompt_tokens
+    if room < 1:
+        raise APIError(400, f"This model's maximum context length is {context} tokens; the messages take "
+                            f"{prompt_tokens}.", param="messages", code="context_length_exceeded")
+    param = "max_completion_tokens" if body.max_completion_tokens else "max_tokens"
+    requested = body.token_limit
+    if requested is not None and limits.max_completion_tokens is not None and requested > limits.max_completion_tokens:
+        raise APIError(400, f"{param} is {requested}; this server's limit is {limits.max_completion_tokens}.",
+                       param=param, code="invalid_value")
+    if requested is not None and requested > room:
+        raise APIError(400, f"This model's maximum context length is {context} tokens; you requested "
+                            f"{prompt_tokens + requested} ({prompt_tokens} in the messages, {requested} in the "
+                            "completion).", param=param, code="context_length_exceeded")
+    caps = [room] + ([limits.max_completion_tokens] if limits.max_completion_tokens else [])
+    kwargs["max_tokens"] = requested or min([model.max_tokens] + caps)
+    return PreparedChat(name=body.model, model=model, messages=messages, kwargs=kwargs, prompt_tokens=prompt_tokens)
+
+
+def complete(prepared: PreparedChat, body: ChatCompletionRequest) -> ChatCompletion:
+    try:
+        message = prepared.model.invoke(prepared.messages, stop=body.stop_list, **prepared.kwargs)
+    except SkillstackError as exc:
+        raise from_skillstack(exc) from None
+    usage = message.usage_metadata or {}
+    return ChatCompletion.model_validate({
+        "id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": prepared.name,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content_text(message.content)},
+                     "finish_reason": message.response_metadata.get("finish_reason", "stop")}],
+        "usage": _usage(usage)})
+
+
+def _usage(usage: dict[str, Any]) -> dict[str, int]:
+    prompt, completion = usage.get("input_tokens", 0), usage.get("output_tokens", 0)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
+async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompletionRequest) -> AsyncIterator[str]:
+    """The reply as OpenAI's chat.completion.chunk events; stops the model when the client disconnects."""
+    ident, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    def event(choices: list[dict[str, Any]], **extra: Any) -> str:
+        data = {"id": ident, "object": "chat.completion.chunk", "created": created, "model": prepared.name,
+                "choices": choices} | extra
+        return f"data: {json.dumps(data)}\n\n"
+
+    def delta(content: dict[str, Any], finish: str | None = None) -> str:
+        return event([{"index": 0, "delta": content, "finish_reason": finish}], **({"usage": None} if include_usage else {}))
+
+    chunks = prepared.model.stream(prepared.messages, stop=body.stop_list, **prepared.kwargs)
+    finish, usage = "stop", {}
+    yield delta({"role": "assistant", "content": ""})
+    try:
+        async for chunk in _pull(chunks):
+            finish = chunk.response_metadata.get("finish_reason", finish)
+            usage = chunk.usage_metadata or usage
+            if text := content_text(chunk.content):
+                yield delta({"content": text})
+            if await request.is_disconnected():
+                return
+    except SkillstackError as exc:
+        error = from_skillstack(exc)
+        yield f"data: {json.dumps(error_body(error.message, type=error.type, param=error.param, code=error.code))}\n\n"
+        return
+    except Exception as exc:  # headers are sent: the client learns of the failure in-band
+        log.error("internal error while streaming %s", prepared.name, exc_info=exc)
+        yield f"data: {json.dumps(error_body('The server had an error while streaming.', type='server_error'))}\n\n"
+        return
+    yield delta({}, finish)
+    if include_usage:
+        yield event([], usage=_usage(usage))
+    yield "data: [DONE]\n\n"
+
+
+async def _pull(chunks: Iterator[Any]) -> AsyncIterator[Any]:
+    """Iterate a blocking iterator on its own thread; when the consumer stops early, the thread closes it."""
+    loop = asyncio.get_running_loop()
+    items: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    stop = threading.Event()
+
+    def put(kind: str, value: Any) -> None:
+        try:
+            loop.call_soon_threadsafe(items.put_nowait, (kind, value))
+        except RuntimeError:  # the loop is gone: nobody is listening any more
+            stop.set()
+
+    def produce() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                put("chunk", chunk)
+        except BaseException as exc:
+            put("error", exc)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # a generator: its finally blocks stop the engine
+            put("end", None)
+
+    threading.Thread(target=produce, name="skillstack-sse", daemon=True).start()
+    try:
+        while True:
+            kind, value = await items.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
