@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import StreamingResponse
 
@@ -104,25 +104,26 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     def health() -> Health:
         return Health()
 
-    api = APIRouter(dependencies=[require_key(ring)], responses=_ERRORS)
+    # Every route but /health takes these: the key check and the documented error answers.
+    protected: dict[str, Any] = {"dependencies": [require_key(ring)], "responses": _ERRORS}
 
-    @api.get("/openapi.json", include_in_schema=False)
+    @app.get("/openapi.json", include_in_schema=False, **protected)
     def openapi() -> dict[str, Any]:
         return app.openapi()
 
-    @api.get("/v1/models", response_model=ModelList)
+    @app.get("/v1/models", response_model=ModelList, **protected)
     def models() -> ModelList:
         return ModelList(data=_models(settings))
 
-    @api.get("/v1/models/{model_id:path}", response_model=Model)
+    @app.get("/v1/models/{model_id:path}", response_model=Model, **protected)
     def model(model_id: str) -> Model:
         for known in _models(settings):
             if known.id == model_id:
                 return known
         raise APIError(404, f"The model '{model_id}' does not exist.", param="model", code="model_not_found")
 
-    @api.post("/v1/chat/completions", response_model=ChatCompletion,
-              responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+    @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=protected["dependencies"],
+              responses=_ERRORS | {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
     def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
         admission.enter()
         streaming = False
@@ -137,11 +138,10 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
             if not streaming:
                 admission.leave()
 
-    @api.post("/v1/embeddings", response_model=EmbeddingList)
+    @app.post("/v1/embeddings", response_model=EmbeddingList, **protected)
     def embeddings(body: EmbeddingRequest) -> EmbeddingList:
         return embed(settings, body)
 
-    app.include_router(api)
     return app
 
 

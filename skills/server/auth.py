@@ -82,9 +82,15 @@ class KeyRing:
         self._digests = list(dict.fromkeys(digests))
 
     @classmethod
+    def of(cls, keys: list[str]) -> KeyRing:
+        """A ring of plain keys (an embedding application's own, or tests')."""
+        return cls([_digest(k) for k in keys])
+
+    @classmethod
     def load(cls, settings: Settings) -> KeyRing:
+        """$SKILLSTACK_API_KEYS and the hashes in HOME/api_keys."""
         plain = [k.strip() for k in os.environ.get(ENV_VAR, "").split(",") if k.strip()]
-        return cls([_digest(k) for k in plain] + [k.digest for k in read_keys_file(keys_path(settings))])
+        return cls(cls.of(plain)._digests + [k.digest for k in read_keys_file(keys_path(settings))])
 
     def __len__(self) -> int:
         return len(self._digests)

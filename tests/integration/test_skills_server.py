@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +11,10 @@ from skillstack.settings import load_settings
 from skillstack.skills.manifest import SkillManifest, write_manifest
 from skillstack.skills.runtime import chat_model, get_runtime
 from skillstack.skills.server import create_app
+from skillstack.skills.server.auth import KeyRing
 from skillstack.skills.structured import schema_errors
 
+from server_fixtures import KEY, running
 from skills_fixtures import FT_ID, PROMPT, STATUS_SCHEMA, expected_output, skills_home  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.slow
@@ -23,28 +22,15 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def server_url(skills_home: Path):
-    import uvicorn
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(load_settings(skills_home)), host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}/v1"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with running(create_app(load_settings(skills_home), keys=KeyRing.of([KEY]))) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def client(server_url: str):
     from openai import OpenAI
 
-    return OpenAI(base_url=server_url, api_key="unused")
+    return OpenAI(base_url=server_url, api_key=KEY)
 
 
 def test_models_endpoint_lists_base_and_local_skills(client) -> None:
@@ -81,7 +67,9 @@ def test_unknown_model_is_a_404_error_for_the_sdk(client) -> None:
         client.chat.completions.create(model="nope", messages=[{"role": "user", "content": "hi"}])
 
 
-def test_openai_compatible_skill_runs_against_the_local_server(server_url: str, skills_home: Path, tmp_path: Path) -> None:
+def test_openai_compatible_skill_runs_against_the_local_server(server_url: str, skills_home: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)  # the compatible backend sends it, and this server checks it
     home = tmp_path / "client-home"
     write_manifest(home / "skills" / "remote-tone", SkillManifest(
         name="remote-tone", kind="tone", backend="openai-compatible", base_url=server_url, model="tone-a"))
@@ -104,7 +92,7 @@ def test_openai_backend_sends_the_ft_model_id_through_the_sdk(server_url: str, s
     home = tmp_path / "openai-home"
     write_manifest(home / "skills" / "cloud-tone", SkillManifest(name="cloud-tone", kind="tone", backend="openai",
                                                                  model=FT_ID))
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-local")
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
     settings = load_settings(home, openai_base_url=server_url)
     answer = chat_model(settings, "cloud-tone", max_tokens=8).invoke(PROMPT).content
     assert answer == expected_output(skills_home, "tone-a")  # the server resolved the ft: id to tone-a
