@@ -29,6 +29,9 @@ from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, Embed
     Model, ModelList
 
 _ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for status in (400, 401, 404, 413, 422, 429, 500)}
+# One server-sent event of a streamed reply: `data` is a chat.completion.chunk as JSON, or "[DONE]".
+_SSE_EVENT = {"type": "object", "required": ["data"],
+              "properties": {"data": {"type": "string"}, "event": {"type": "string"}, "id": {"type": "string"}}}
 
 
 @dataclass(kw_only=True, frozen=True)
@@ -123,7 +126,7 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
         raise APIError(404, f"The model '{model_id}' does not exist.", param="model", code="model_not_found")
 
     @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=protected["dependencies"],
-              responses=_ERRORS | {200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}})
+              responses=_ERRORS | {200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}})
     def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
         admission.enter()
         streaming = False

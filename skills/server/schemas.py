@@ -80,7 +80,13 @@ UNSUPPORTED_CHAT_FIELDS = ("tools", "tool_choice", "parallel_tool_calls", "funct
 class ChatCompletionRequest(BaseModel):
     """POST /v1/chat/completions."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"model": "base", "messages": [{"role": "user", "content": "Say hello."}], "max_tokens": 4},
+        {"model": "base", "messages": [{"role": "system", "content": "Answer in JSON."},
+                                       {"role": "user", "content": [{"type": "text", "text": "Is it up?"}]}],
+         "max_completion_tokens": 4, "stream": True, "stream_options": {"include_usage": True},
+         "response_format": {"type": "json_schema", "json_schema": {"name": "status", "schema": {
+             "type": "object", "properties": {"up": {"type": "boolean"}}, "required": ["up"]}}}, "stop": ["}"]}]})
     model: str = Field(min_length=1, max_length=256)
     messages: list[ChatMessage] = Field(min_length=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -137,7 +143,8 @@ class ChatCompletionRequest(BaseModel):
 class EmbeddingRequest(BaseModel):
     """POST /v1/embeddings (text input only: token-id arrays need the server's tokenizer, which clients lack)."""
 
-    model_config = _STRICT
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"model": "sentence-transformers/all-MiniLM-L6-v2", "input": ["right of access", "erasure"]}]})
     model: str = Field(min_length=1, max_length=256)
     input: str | list[str]
     encoding_format: Literal["float", "base64"] = "float"
