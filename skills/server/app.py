@@ -1,6 +1,6 @@
 """The FastAPI app of `skillstack serve` and the uvicorn runner: routes, bounds, keys and CORS in one place.
 
-GET /health is open; everything else (models, chat completions, embeddings, the OpenAPI schema)
+GET /health is open; everything else (models, chat completions, embeddings, files, the OpenAPI schema)
 sits behind `require_key`. FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
 and merge in the local engine's batcher; past `max_pending` requests in flight, new ones get a 429.
 """
@@ -11,11 +11,11 @@ import ipaddress
 import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import StreamingResponse
+from fastapi.responses import FileResponse, StreamingResponse
 
 from skillstack.errors import ConfigError
 from skillstack.retrieval.embeddings import embedding_model_name
@@ -25,6 +25,7 @@ from .auth import ENV_VAR, KeyRing, require_key
 from .chat import ChatLimits, complete, prepare, stream_events
 from .embeddings import embed
 from .errors import APIError, BodyLimit, install_error_handlers
+from .files import FileDeleted, FileList, FileObject, FileStore
 from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
     Model, ModelList
 
@@ -44,6 +45,7 @@ class ServerOptions:
     max_completion_tokens: int | None = field(default=None, metadata={
         "help": "Most tokens one answer may ask for; none = what the model's context leaves after the prompt."})
     max_pending: int = field(default=64, metadata={"help": "Chat requests in flight at once; more get a 429."})
+    max_file_bytes: int = field(default=512 * 1024 * 1024, metadata={"help": "Largest upload to /v1/files (OpenAI's: 512 MB)."})
 
     @property
     def chat_limits(self) -> ChatLimits:
@@ -98,7 +100,10 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     app = FastAPI(title="skillstack", description="Local LoRA skills over OpenAI's API", version="1",
                   openapi_url=None, docs_url=None, redoc_url=None)  # the schema is served behind the key below
     install_error_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=options.max_body_bytes)
+    files = FileStore(settings, max_bytes=options.max_file_bytes)
+    # The multipart envelope around an upload (boundaries, field headers, purpose) gets 64 KiB of room.
+    app.add_middleware(BodyLimit, max_bytes=options.max_body_bytes,
+                       upload_limits={"/v1/files": options.max_file_bytes + 64 * 1024})
     if options.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(options.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
@@ -144,6 +149,28 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     @app.post("/v1/embeddings", response_model=EmbeddingList, **protected)
     def embeddings(body: EmbeddingRequest) -> EmbeddingList:
         return embed(settings, body)
+
+    @app.post("/v1/files", response_model=FileObject, **protected)
+    def create_file(file: UploadFile = File(...), purpose: str = Form(..., max_length=64)) -> FileObject:
+        return files.create(file, purpose)
+
+    @app.get("/v1/files", response_model=FileList, **protected)
+    def list_files(purpose: str | None = Query(None, max_length=64), limit: int = Query(10000, ge=1, le=10000),
+                   after: str | None = Query(None, max_length=64),
+                   order: Literal["asc", "desc"] = Query("desc")) -> FileList:
+        return files.list(purpose=purpose, limit=limit, after=after, order=order)
+
+    @app.get("/v1/files/{file_id}", response_model=FileObject, **protected)
+    def retrieve_file(file_id: str) -> FileObject:
+        return files.get(file_id)
+
+    @app.get("/v1/files/{file_id}/content", response_class=FileResponse, **protected)
+    def file_content(file_id: str) -> FileResponse:
+        return FileResponse(files.content(file_id), media_type="application/octet-stream")
+
+    @app.delete("/v1/files/{file_id}", response_model=FileDeleted, **protected)
+    def delete_file(file_id: str) -> FileDeleted:
+        return files.delete(file_id)
 
     return app
 

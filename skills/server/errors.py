@@ -103,18 +103,21 @@ def install_error_handlers(app: Any) -> None:
 
 
 class BodyLimit:
-    """ASGI middleware: a request body over max_bytes is refused with 413 before it is read whole."""
+    """ASGI middleware: a request body over its limit is refused with 413 before it is read whole.
 
-    def __init__(self, app: Any, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    Uploads (paths in upload_limits, e.g. POST /v1/files) get their own, larger limit."""
+
+    def __init__(self, app: Any, *, max_bytes: int, upload_limits: dict[str, int] | None = None) -> None:
+        self.app, self.max_bytes, self.upload_limits = app, max_bytes, upload_limits or {}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.upload_limits.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, limit)
             return
         seen = 0
 
@@ -122,19 +125,20 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > self.max_bytes:  # a chunked body that lied by omission
-                raise APIError(413, self._message(), code="request_too_large")
+            if seen > limit:  # a chunked body that lied by omission
+                raise APIError(413, self._message(limit), code="request_too_large")
             return message
 
         await self.app(scope, counted, send)
 
-    def _message(self) -> str:
-        return f"Request body too large: the limit is {self.max_bytes} bytes."
+    @staticmethod
+    def _message(limit: int) -> str:
+        return f"Request body too large: the limit is {limit} bytes."
 
-    async def _refuse(self, send: Any) -> None:
+    async def _refuse(self, send: Any, limit: int) -> None:
         import json
 
-        body = json.dumps(error_body(self._message(), type=_TYPES[413], code="request_too_large")).encode()
+        body = json.dumps(error_body(self._message(limit), type=_TYPES[413], code="request_too_large")).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})

@@ -44,7 +44,7 @@ def _every_route(app) -> list[tuple[str, str]]:
     routes = []
     for route in app.routes:
         if isinstance(route, APIRoute):
-            path = route.path.replace("{model_id:path}", "base")
+            path = route.path.replace("{model_id:path}", "base").replace("{file_id}", "file-" + "0" * 24)
             routes += [(method, path) for method in sorted(route.methods)]
     return routes
 
@@ -53,6 +53,7 @@ def test_every_route_but_health_answers_401_without_a_key(client: TestClient) ->
     routes = _every_route(client.app)
     assert ("GET", "/v1/chat/completions") not in routes and ("POST", "/v1/chat/completions") in routes
     assert ("GET", "/openapi.json") in routes and ("POST", "/v1/embeddings") in routes
+    assert ("POST", "/v1/files") in routes and ("DELETE", "/v1/files/file-" + "0" * 24) in routes
     for method, path in routes:
         response = client.request(method, path, json={})
         if path == "/health":
