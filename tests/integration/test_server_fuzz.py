@@ -24,7 +24,7 @@ from server_fixtures import KEY, running
 
 pytestmark = pytest.mark.slow
 HEADERS = {"Authorization": f"Bearer {KEY}"}
-MAX_EXAMPLES = 15  # per operation and mode
+MAX_EXAMPLES = 10  # per operation and mode
 
 
 @pytest.fixture(scope="module")
