@@ -8,9 +8,6 @@ and merge in the local engine's batcher; past `max_pending` requests in flight, 
 from __future__ import annotations
 
 import ipaddress
-import threading
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -22,10 +19,11 @@ from skillstack.retrieval.embeddings import embedding_model_name
 from skillstack.settings import Settings
 from skillstack.skills.runtime import BASE, get_runtime
 from .auth import ENV_VAR, KeyRing, require_key
-from .chat import ChatLimits, complete, prepare, stream_events
+from .chat import complete, prepare, stream_events
 from .embeddings import embed
 from .errors import APIError, BodyLimit, install_error_handlers
 from .files import FileDeleted, FileList, FileObject, FileStore
+from .options import Admission, ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
     Model, ModelList
 
@@ -33,45 +31,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {status: {"model": ErrorResponse} for
 # One server-sent event of a streamed reply: `data` is a chat.completion.chunk as JSON, or "[DONE]".
 _SSE_EVENT = {"type": "object", "required": ["data"],
               "properties": {"data": {"type": "string"}, "event": {"type": "string"}, "id": {"type": "string"}}}
-
-
-@dataclass(kw_only=True, frozen=True)
-class ServerOptions:
-    auth: bool = field(default=True, metadata={"help": "Require an API key on every route but /health."})
-    cors_origins: tuple[str, ...] = field(default=(), metadata={"help": "Origins allowed by CORS; none = CORS off."})
-    max_body_bytes: int = field(default=4 * 1024 * 1024, metadata={"help": "Largest request body accepted (413 above)."})
-    max_messages: int = field(default=256, metadata={"help": "Most messages in one chat request."})
-    max_characters: int = field(default=200_000, metadata={"help": "Most characters over all messages of one request."})
-    max_completion_tokens: int | None = field(default=None, metadata={
-        "help": "Most tokens one answer may ask for; none = what the model's context leaves after the prompt."})
-    max_pending: int = field(default=64, metadata={"help": "Chat requests in flight at once; more get a 429."})
-    max_file_bytes: int = field(default=512 * 1024 * 1024, metadata={"help": "Largest upload to /v1/files (OpenAI's: 512 MB)."})
-
-    @property
-    def chat_limits(self) -> ChatLimits:
-        return ChatLimits(max_messages=self.max_messages, max_characters=self.max_characters,
-                          max_completion_tokens=self.max_completion_tokens)
-
-
-class _Admission:
-    """Counts chat requests in flight; one past the limit is refused rather than queued behind the engine."""
-
-    def __init__(self, limit: int) -> None:
-        self._slots = threading.BoundedSemaphore(limit)
-
-    def enter(self) -> None:
-        if not self._slots.acquire(blocking=False):
-            raise APIError(429, "The server is busy; retry shortly.", code="rate_limit_exceeded")
-
-    def leave(self) -> None:
-        self._slots.release()
-
-    async def released_after(self, events: AsyncIterator[str]) -> AsyncIterator[str]:
-        try:
-            async for event in events:
-                yield event
-        finally:
-            self.leave()
 
 
 def _models(settings: Settings) -> list[Model]:
@@ -96,7 +55,7 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     """The FastAPI app over settings' skills; keys default to $SKILLSTACK_API_KEYS and HOME/api_keys."""
     options = options or ServerOptions()
     ring = resolve_keys(settings, options, keys)
-    admission = _Admission(options.max_pending)
+    admission = Admission(options.max_pending)
     app = FastAPI(title="skillstack", description="Local LoRA skills over OpenAI's API", version="1",
                   openapi_url=None, docs_url=None, redoc_url=None)  # the schema is served behind the key below
     install_error_handlers(app)
@@ -133,18 +92,18 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=protected["dependencies"],
               responses=_ERRORS | {200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}})
     def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
-        admission.enter()
+        slot = admission.enter()
         streaming = False
         try:
-            prepared = prepare(settings, body, options.chat_limits)
+            prepared = prepare(settings, body, options)
             if body.stream:
                 streaming = True
-                events = admission.released_after(stream_events(request, prepared, body))
-                return StreamingResponse(events, media_type="text/event-stream")
+                return StreamingResponse(slot.held_by(stream_events(request, prepared, body)),
+                                         media_type="text/event-stream")
             return complete(prepared, body)
         finally:
             if not streaming:
-                admission.leave()
+                slot.release()
 
     @app.post("/v1/embeddings", response_model=EmbeddingList, **protected)
     def embeddings(body: EmbeddingRequest) -> EmbeddingList:

@@ -5,7 +5,7 @@ the body alone cannot (message count and characters, prompt tokens against the m
 max_tokens against what is left of it and the server's cap), and answers as OpenAI does, whole or
 as server-sent events. A stream stops generating when its client goes away: the events are pulled
 from the model on a helper thread that closes the model's stream, which stops the engine at the
-next token. Not here: auth (auth.py), the error shape (errors.py), the bounds' values (app.py).
+next token. Not here: auth (auth.py), the error shape (errors.py), the bounds' values (options.py).
 """
 
 from __future__ import annotations
@@ -25,14 +25,8 @@ from skillstack.settings import Settings
 from skillstack.skills.chat_model import SkillChatModel, to_chat_messages
 from skillstack.skills.runtime import BASE, get_runtime
 from .errors import APIError, error_body, from_skillstack, log
+from .options import ServerOptions
 from .schemas import UNSUPPORTED_CHAT_FIELDS, ChatCompletion, ChatCompletionRequest, ChatMessage
-
-
-@dataclass(kw_only=True, frozen=True)
-class ChatLimits:
-    max_messages: int = 256
-    max_characters: int = 200_000
-    max_completion_tokens: int | None = None  # None: whatever the model's context leaves
 
 
 @dataclass(kw_only=True)
@@ -65,7 +59,7 @@ def _refuse_unsupported(body: ChatCompletionRequest) -> None:
         raise APIError(400, "Only n=1 is supported.", param="n", code="unsupported_value")
 
 
-def _to_langchain(messages: list[ChatMessage], limits: ChatLimits) -> list[Any]:
+def _to_langchain(messages: list[ChatMessage], limits: ServerOptions) -> list[Any]:
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
     if len(messages) > limits.max_messages:
@@ -119,7 +113,7 @@ def _context_size(engine: Any) -> int:
     return int(getattr(config, "max_position_embeddings", 0) or engine.tokenizer.model_max_length)
 
 
-def prepare(settings: Settings, body: ChatCompletionRequest, limits: ChatLimits) -> PreparedChat:
+def prepare(settings: Settings, body: ChatCompletionRequest, limits: ServerOptions) -> PreparedChat:
     """Check everything about the request that can be checked before a token is generated."""
     _refuse_unsupported(body)
     try:

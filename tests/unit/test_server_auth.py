@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from skillstack.errors import ConfigError
 from skillstack.settings import load_settings
 from skillstack.skills.server import ServerOptions, create_app, serve
-from skillstack.skills.server.app import _Admission
+from skillstack.skills.server.options import Admission
 from skillstack.skills.server.auth import KeyRing, create_key, keys_path, read_keys_file
 from skillstack.skills.server.errors import APIError
 
@@ -156,11 +156,27 @@ def test_an_oversized_body_is_413_before_it_is_read(home: Path, key: str) -> Non
     assert response.status_code == 413 and response.json()["error"]["code"] == "request_too_large"
 
 
-def test_requests_past_the_in_flight_limit_get_429() -> None:
-    admission = _Admission(1)
-    admission.enter()
+def test_requests_past_the_in_flight_limit_get_429_and_every_way_out_frees_the_slot() -> None:
+    import asyncio
+    import gc
+
+    admission = Admission(1)
+    slot = admission.enter()
     with pytest.raises(APIError) as caught:
         admission.enter()
     assert caught.value.status == 429
-    admission.leave()
+    slot.release()
+    slot.release()  # twice is once: a finished stream and its dropped response both release
+
+    async def events():
+        yield "data: x\n\n"
+
+    async def drain(stream) -> list[str]:
+        return [event async for event in stream]
+
+    streamed = admission.enter()
+    assert asyncio.run(drain(streamed.held_by(events()))) == ["data: x\n\n"]
+    never_started = admission.enter().held_by(events())  # the client left before the first event
+    del never_started
+    gc.collect()
     admission.enter()
