@@ -31,11 +31,12 @@ from .schemas import UNSUPPORTED_CHAT_FIELDS, ChatCompletion, ChatCompletionRequ
 
 @dataclass(kw_only=True)
 class PreparedChat:
+    """A request checked and ready: the model it names and the call to make."""
+
     name: str
     model: SkillChatModel
     messages: list[Any]
     kwargs: dict[str, Any]
-    prompt_tokens: int
 
 
 def resolve_model(settings: Settings, name: str) -> SkillChatModel:
@@ -148,7 +149,7 @@ def prepare(settings: Settings, body: ChatCompletionRequest, limits: ServerOptio
                             "completion).", param=param, code="context_length_exceeded")
     caps = [room] + ([limits.max_completion_tokens] if limits.max_completion_tokens else [])
     kwargs["max_tokens"] = requested or min([model.max_tokens] + caps)
-    return PreparedChat(name=body.model, model=model, messages=messages, kwargs=kwargs, prompt_tokens=prompt_tokens)
+    return PreparedChat(name=body.model, model=model, messages=messages, kwargs=kwargs)
 
 
 def complete(prepared: PreparedChat, body: ChatCompletionRequest) -> ChatCompletion:
