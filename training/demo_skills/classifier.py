@@ -79,8 +79,12 @@ UNSEEN_SOURCE = "bench/unseen/skills/support_messages_labelled.jsonl"
 
 
 def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, float]:
-    """1.0 when the answer is the reference label exactly (surrounding whitespace ignored)."""
-    return {"accuracy": float(text.strip() == str(item["reference"]).strip())}
+    """1.0 when the answer is the reference label exactly (surrounding whitespace ignored).
+
+    The reference is the item's `reference` (the eval engine sets it) or its last assistant message.
+    """
+    reference = item.get("reference") or item["messages"][-1]["content"]
+    return {"accuracy": float(text.strip() == str(reference).strip())}
 
 
 def quoted_rows(path: Path = _BRAND_VOICE_UNSEEN) -> set[int]:
