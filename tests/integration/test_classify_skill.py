@@ -59,3 +59,16 @@ def test_the_bundled_classifier_is_discovered_and_run_prints_a_label(shared_sett
     assert main(["--home", home, "run", classifier.NAME, "how do I unsubscribe from your newsletter?"]) == 0
     assert capsys.readouterr().out.strip() == "NEWSLETTER"
     assert (BUNDLED_DIR / classifier.NAME / CONFUSION_FILES[""]).exists()
+
+
+def test_the_server_answers_a_classify_skill_with_a_label_as_the_message_content(shared_settings) -> None:
+    from fastapi.testclient import TestClient
+
+    from skillstack.skills.server import create_app
+
+    client = TestClient(create_app(shared_settings))
+    body = {"model": classifier.NAME, "messages": [{"role": "user", "content": "Where can I download my invoice?"}]}
+    reply = client.post("/v1/chat/completions", json=body).json()
+    assert reply["choices"][0]["message"]["content"] in classifier.LABELS
+    streamed = client.post("/v1/chat/completions", json=body | {"stream": True}).text
+    assert reply["choices"][0]["message"]["content"] in streamed

@@ -95,3 +95,14 @@ def test_a_confusion_plot_has_one_panel_per_condition(tmp_path: Path) -> None:
 
     width, height = Image.open(path).size
     assert width > 1.8 * height  # two square panels side by side
+
+
+def test_a_classify_training_run_without_enough_labels_is_refused_before_training() -> None:
+    from skillstack.cli.cmd_train import build_run
+
+    _, spec = build_run("sft", {}, {"suffix": "clf", "kind": "classify", "labels": ["A", "B"]}, "flags")
+    spec.check()
+    assert spec.labels == ["A", "B"]
+    _, spec = build_run("sft", {}, {"suffix": "clf", "kind": "classify", "labels": ["A"]}, "flags")
+    with pytest.raises(SkillError, match=r"\[skill\]: field 'labels' must list 2 to 100 labels"):
+        spec.check()
