@@ -72,3 +72,16 @@ def test_the_server_answers_a_classify_skill_with_a_label_as_the_message_content
     assert reply["choices"][0]["message"]["content"] in classifier.LABELS
     streamed = client.post("/v1/chat/completions", json=body | {"stream": True}).text
     assert reply["choices"][0]["message"]["content"] in streamed
+
+
+def test_skillstack_eval_of_a_classify_skill_needs_no_grader_and_reports_macro_f1(shared_settings, tmp_path, capsys) -> None:
+    prompt = tmp_path / "labels.txt"
+    prompt.write_text(classifier.LABEL_LIST_PROMPT, encoding="utf-8")
+    argv = ["--home", str(shared_settings.home), "eval", classifier.NAME, "--data", str(BUNDLED_DIR / classifier.NAME /
+            "heldout.jsonl"), "--limit", "3", "--against", "none", "--constrained-baseline", f"labels={prompt}",
+            "--primary", "macro_f1", "--no-write", "--json"]
+    assert main(argv) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["labels"] == classifier.LABELS and card["primary_metric"] == "macro_f1" and card["graders"] == []
+    assert [c["label"] for c in card["conditions"]] == ["skill", "labels"]
+    assert all(set(c["metrics"]) == {"accuracy", "macro_f1"} and c["constrained"] for c in card["conditions"][1:])
