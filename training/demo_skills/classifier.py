@@ -26,17 +26,23 @@ SYSTEM_PROMPT = "Classify the customer's support message into its support catego
 # The fair baseline: the base model told the whole label list, decoding under the same label constraint.
 LABEL_LIST_PROMPT = ("Classify the customer's support message into exactly one of these support categories: "
                      + ", ".join(LABELS) + ". Answer with the category name only.")
+# Instruction-led, short messages: the router should match the request to classify, not the message's topic
+# (a quoted complaint alone is brand-voice's).
 ROUTING_EXAMPLES = [
-    "Classify this customer message: 'I still have not received the parcel I ordered two weeks ago.'",
-    "Which department should handle this ticket? 'I was billed twice for the same purchase.'",
-    "What support category does this message belong to: 'how do I unsubscribe from your emails'",
-    "Label this support ticket with its category: 'I need to update the address for my delivery.'",
-    "Which team should this customer email go to? 'Can I get my money back for the broken blender?'",
-    "Categorise this incoming message for the support queue: 'I forgot my password and cannot sign in.'",
-    "Route this ticket to the right department: 'What is the fee if I cancel my subscription early?'",
-    "Triage this customer message into a support category: 'Your agent was very helpful, thank you!'",
-    "Tag the category of this complaint: 'The invoice you sent has the wrong company name on it.'",
-    "classify the following support request by category: i want to talk to a human, what's your phone number",
+    "Classify this customer message: 'my card payment was declined twice'",
+    "Which category does this support message belong to? 'I never got my parcel'",
+    "What is the intent of this customer message: 'please close my account'",
+    "Label this customer message with its support category: 'where can I download my bank statement'",
+    "Tag the following ticket with its category: 'I want to update my address'",
+    "Which department should handle this ticket? 'I was charged twice for one payment'",
+    "Categorise this complaint for the support queue: 'the refund still has not arrived'",
+    "intent? -> 'how do I unsubscribe from the newsletter'",
+    "Classify the category of this support request: 'is there a fee if I cancel early'",
+    "Triage this incoming customer email into the right support category.",
+    "Which team should this customer request go to: 'the mobile app keeps crashing when I log in'",
+    "Classify: 'I forgot my PIN and my card is blocked'",
+    "which category is this? 'someone made a transfer from my account that I don't recognise'",
+    "Label the intent of this message: 'can I get a paper invoice sent to me'",
 ]
 METRICS = ("accuracy",)  # score()'s keys; macro-F1 and the confusion matrix come from the card's classification part
 
