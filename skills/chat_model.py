@@ -1,14 +1,14 @@
 """SkillChatModel: any skill (local adapter, base model, OpenAI, OpenAI-compatible) as a LangChain chat model.
 
 Owns what is the same on every backend: the skill's system prompt, generation defaults and
-per-call overrides, stop strings, JSON validation with bounded retries, streaming and
+per-call overrides, stop strings, JSON and label validation with bounded retries, streaming and
 with_structured_output. Tokens come from a backend object (backends/).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
@@ -21,7 +21,7 @@ from pydantic import ConfigDict, Field
 from skillstack.errors import InputError, OutputValidationError
 from skillstack.messages import content_text
 from .backends.requests import ChatRequest, Completion
-from .structured import parse_and_validate, schema_from
+from .structured import check_label, parse_and_validate, schema_from
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user", "function": "user", "chat": "user"}
 
@@ -61,7 +61,8 @@ class SkillChatModel(BaseChatModel):
     max_tokens: int = 256
     stop: list[str] = Field(default_factory=list)
     json_schema: dict[str, Any] | None = Field(default=None, description="Every answer must be JSON valid under this schema.")
-    max_retries: int = Field(default=2, description="Extra attempts (with doubled max_tokens) when JSON output fails validation.")
+    labels: list[str] | None = Field(default=None, description="Every answer must be exactly one of these (classify skills).")
+    max_retries: int = Field(default=2, description="Extra attempts (with doubled max_tokens) when JSON or label output fails validation.")
 
     @property
     def _llm_type(self) -> str:
@@ -73,10 +74,11 @@ class SkillChatModel(BaseChatModel):
                 "max_tokens": self.max_tokens, "stop": self.stop}
 
     def _request(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> ChatRequest:
-        unknown = set(kwargs) - {"temperature", "top_p", "max_tokens", "json_schema", "system", "grounding"}
+        unknown = set(kwargs) - {"temperature", "top_p", "max_tokens", "json_schema", "labels", "system", "grounding"}
         if unknown:
             raise InputError(f"unsupported generation parameter(s) for skill '{self.skill}': {', '.join(sorted(unknown))}")
         system = kwargs.get("system", self.system_prompt)
+        labels = kwargs.get("labels", self.labels)
         return ChatRequest(
             messages=to_chat_messages(messages, system),
             temperature=float(kwargs.get("temperature", self.temperature)),
@@ -84,33 +86,45 @@ class SkillChatModel(BaseChatModel):
             max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
             stop=tuple(stop if stop is not None else self.stop),
             json_schema=kwargs.get("json_schema", self.json_schema),
+            labels=tuple(labels) if labels else None,
             grounding=kwargs.get("grounding"),
         )
 
-    def _complete_json(self, request: ChatRequest) -> tuple[Completion, Any]:
+    def _complete_checked(self, request: ChatRequest, check: Callable[[str], Any], what: str) -> tuple[Completion, Any]:
         """Bounded retries: a max_tokens cut is the usual failure, so each retry doubles the budget."""
         failures = []
         for attempt in range(self.max_retries + 1):
             completion = self.backend.complete(request)
             try:
-                return completion, parse_and_validate(completion.text, request.json_schema)
+                return completion, check(completion.text)
             except OutputValidationError as exc:
                 failures.append(str(exc))
                 request.max_tokens *= 2
-        raise OutputValidationError(f"skill '{self.skill}': no schema-valid JSON after {self.max_retries + 1} attempts "
-                                    f"(last: {failures[-1]}); raise max_tokens or simplify the schema")
+        raise OutputValidationError(f"skill '{self.skill}': no {what} after {self.max_retries + 1} attempts "
+                                    f"(last: {failures[-1]}); raise max_tokens or simplify the {what.split()[-1]}")
+
+    def _complete(self, request: ChatRequest) -> tuple[Completion, Any, str | None]:
+        """(completion, parsed JSON or None, label or None): a remote backend cannot be constrained, so both are checked."""
+        if request.json_schema is not None:
+            completion, parsed = self._complete_checked(
+                request, lambda text: parse_and_validate(text, request.json_schema), "schema-valid JSON")
+            return completion, parsed, None
+        if request.labels:
+            completion, label = self._complete_checked(request, lambda text: check_label(text, request.labels),
+                                                       "answer among the labels")
+            completion.text = label
+            return completion, None, label
+        return self.backend.complete(request), None, None
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        request = self._request(messages, stop, kwargs)
-        parsed = None
-        if request.json_schema is not None:
-            completion, parsed = self._complete_json(request)
-        else:
-            completion = self.backend.complete(request)
+        completion, parsed, label = self._complete(self._request(messages, stop, kwargs))
+        metadata = {"skill": self.skill, "finish_reason": completion.finish_reason, "parsed": parsed}
+        if label is not None:
+            metadata["label"] = label
         message = AIMessage(
             content=completion.text,
-            response_metadata={"skill": self.skill, "finish_reason": completion.finish_reason, "parsed": parsed},
+            response_metadata=metadata,
             usage_metadata=_usage(completion),
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -118,7 +132,7 @@ class SkillChatModel(BaseChatModel):
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         request = self._request(messages, stop, kwargs)
-        if request.json_schema is not None:  # validated as a whole, so it arrives as a whole
+        if request.json_schema is not None or request.labels:  # validated as a whole, so it arrives as a whole
             result = self._generate(messages, stop, run_manager, **kwargs).generations[0].message
             yield ChatGenerationChunk(message=AIMessageChunk(content=result.content, usage_metadata=result.usage_metadata,
                                                              response_metadata=result.response_metadata))

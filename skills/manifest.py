@@ -22,8 +22,10 @@ from skillstack.skills.backends.registry import backend_types
 SKILL_FORMAT_VERSION = 1
 MANIFEST_FILES = ("skill.toml", "skill.json")
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._:-]*$")
-KINDS = ("tone", "format", "reasoning", "other")
+KINDS = ("tone", "format", "reasoning", "classify", "other")
 OUTPUTS = ("text", "json")
+# A classify skill's label set: small enough to list in a prompt and to build one decoding constraint over.
+MIN_LABELS, MAX_LABELS, MAX_LABEL_CHARS = 2, 100, 64
 # "base" names the bare base model in every API, so no skill may take it.
 RESERVED_NAMES = frozenset({"base"})
 
@@ -41,7 +43,7 @@ class SkillManifest:
     version: int = field(default=SKILL_FORMAT_VERSION, metadata={"help": "Manifest format version.", "minimum": 1})
     name: str = field(metadata={"help": "Skill name, ^[a-z0-9][a-z0-9._:-]*$; the folder's name by convention."})
     description: str = field(default="", metadata={"help": "What the skill does, one or two sentences (shown to routers)."})
-    kind: str = field(default="other", metadata={"help": "tone | format | reasoning | other."})
+    kind: str = field(default="other", metadata={"help": "tone | format | reasoning | classify | other."})
     backend: str = field(default="peft", metadata={"help": "peft (local LoRA adapter) | openai (ft: model) | openai-compatible (base_url + model)."})
     base_model: str = field(default="", metadata={"help": "Identity of the base model the adapter was trained on."})
     routing_examples: list[str] = field(default_factory=list, metadata={"help": "Sample tasks the router may learn from."})
@@ -49,6 +51,8 @@ class SkillManifest:
     generation: GenerationDefaults = field(default_factory=GenerationDefaults, metadata={"help": "Generation defaults."})
     output: str = field(default="text", metadata={"help": "text | json."})
     schema: str | None = field(default=None, metadata={"help": "JSON Schema file inside the folder (json skills)."})
+    labels: list[str] = field(default_factory=list, metadata={"help": "classify skills: the labels an answer must be "
+                                                                      "exactly one of (decoding is constrained to them)."})
     model: str | None = field(default=None, metadata={"help": "ft: model id (openai) or served model name (openai-compatible)."})
     base_url: str | None = field(default=None, metadata={"help": "Server URL for openai-compatible skills."})
     provenance: dict[str, Any] = field(default_factory=dict, metadata={"help": "Dataset hash, training config, metrics, eval scores, promoted."})
@@ -82,6 +86,27 @@ def _parse_generation(source: Path, raw: Any) -> GenerationDefaults:
     return gen
 
 
+def check_labels(source: Path, kind: str, labels: list[str]) -> list[str]:
+    """A classify skill's labels: 2-100 distinct short one-line strings; other kinds have none."""
+    if kind != "classify":
+        if labels:
+            raise _fail(source, "labels", f"is only for kind \"classify\" (this skill is kind {kind!r})")
+        return labels
+    if not MIN_LABELS <= len(labels) <= MAX_LABELS:
+        raise _fail(source, "labels", f"must list {MIN_LABELS} to {MAX_LABELS} labels for kind \"classify\", "
+                                      f"got {len(labels)}")
+    for number, label in enumerate(labels, start=1):
+        if not label.strip() or label != label.strip() or len(label) > MAX_LABEL_CHARS or not label.isprintable():
+            raise _fail(source, f"labels[{number}]", f"must be a non-empty one-line string of at most {MAX_LABEL_CHARS} "
+                                                     f"characters without leading/trailing spaces, got {label!r}")
+    seen: set[str] = set()
+    for label in labels:
+        if label in seen:
+            raise _fail(source, "labels", f"lists {label!r} twice; labels must be unique")
+        seen.add(label)
+    return labels
+
+
 def parse_manifest(data: dict[str, Any], source: Path) -> SkillManifest:
     """Check a decoded manifest field by field; errors name the file and the field."""
     if not isinstance(data, dict):
@@ -97,7 +122,8 @@ def parse_manifest(data: dict[str, Any], source: Path) -> SkillManifest:
     if not NAME_PATTERN.match(name) or name in RESERVED_NAMES:
         raise _fail(source, "name", f"{name!r} is not a valid skill name (^[a-z0-9][a-z0-9._:-]*$, not 'base')")
     typed = {key: _field(SkillManifest, source, key, data[key]) for key in
-             ("description", "base_model", "routing_examples", "system_prompt", "schema", "model", "base_url", "provenance")
+             ("description", "base_model", "routing_examples", "system_prompt", "schema", "labels", "model", "base_url",
+              "provenance")
              if key in data}
     manifest = SkillManifest(
         version=version,
@@ -108,6 +134,9 @@ def parse_manifest(data: dict[str, Any], source: Path) -> SkillManifest:
         output=_check_choice(source, "output", data.get("output", "text"), OUTPUTS),
         **typed,
     )
+    check_labels(source, manifest.kind, manifest.labels)
+    if manifest.kind == "classify" and manifest.output != "text":
+        raise _fail(source, "output", "must be \"text\" for kind \"classify\" (the answer is one label)")
     if manifest.output == "json" and not manifest.schema:
         raise _fail(source, "schema", "is required when output = \"json\" (a JSON Schema file in the folder)")
     if manifest.backend == "peft" and not manifest.base_model:
@@ -154,4 +183,4 @@ def write_manifest(folder: Path, manifest: SkillManifest) -> Path:
 
 
 __all__ = ["SKILL_FORMAT_VERSION", "GenerationDefaults", "SkillManifest", "load_manifest", "write_manifest",
-           "parse_manifest", "manifest_to_dict", "manifest_path", "NAME_PATTERN"]
+           "parse_manifest", "manifest_to_dict", "manifest_path", "NAME_PATTERN", "MAX_LABELS", "check_labels"]

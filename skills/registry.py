@@ -43,7 +43,7 @@ class Skill:
         m = self.manifest
         return {"name": self.name, "kind": m.kind, "backend": m.backend, "path": str(self.path), "source": self.source,
                 "description": m.description, "output": m.output, "base_model": m.base_model, "model": m.model,
-                "routing_examples": m.routing_examples, "promoted": m.provenance.get("promoted")}
+                "routing_examples": m.routing_examples, "labels": m.labels, "promoted": m.provenance.get("promoted")}
 
 
 @dataclass(kw_only=True)

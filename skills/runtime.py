@@ -86,7 +86,8 @@ class SkillRuntime:
         if manifest is not None:
             gen = manifest.generation
             values.update(system_prompt=manifest.system_prompt, temperature=gen.temperature, top_p=gen.top_p,
-                          max_tokens=gen.max_tokens, stop=list(gen.stop), json_schema=skill.schema)
+                          max_tokens=gen.max_tokens, stop=list(gen.stop), json_schema=skill.schema,
+                          labels=list(manifest.labels) or None)
         allowed = {"temperature", "top_p", "max_tokens", "stop", "system_prompt", "max_retries"}
         unknown = set(overrides) - allowed
         if unknown:

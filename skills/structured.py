@@ -1,12 +1,14 @@
-"""JSON skills: schema loading and validation (jsonschema) and constrained decoding (outlines-core).
+"""Constrained decoding (outlines-core) for JSON skills and classify skills, and JSON Schema checks (jsonschema).
 
-The constraint makes invalid JSON impossible token by token, but a max_tokens cut can still
-end a document early; callers validate every answer with `parse_and_validate` and retry.
+The JSON constraint makes invalid JSON impossible token by token, but a max_tokens cut can still
+end a document early; callers validate every answer with `parse_and_validate` and retry. The label
+constraint (`label_constraint`) lets a classify skill say exactly one of its labels and then stop.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -79,18 +81,41 @@ def _vocabulary(tokenizer: Any) -> Any:
     return _vocabularies[key]
 
 
-def json_constraint(tokenizer: Any, schema: dict[str, Any]) -> Any:
-    """A fresh single-row logits processor that only allows JSON valid under schema (index cached per schema)."""
+def _regex_constraint(tokenizer: Any, regex: str) -> Any:
+    """A fresh single-row logits processor for regex; the (costly) index is built once per tokenizer and regex."""
     from outlines.backends.outlines_core import OutlinesCoreLogitsProcessor
     from outlines_core import Index
-    from outlines_core.json_schema import build_regex_from_schema
 
-    # Not sort_keys: the regex follows the schema's property order, which is the key order skills are trained on.
-    schema_text = json.dumps(schema)
-    key = (id(tokenizer), schema_text)
+    key = (id(tokenizer), regex)
     with _lock:
         if key not in _indexes:
-            regex = build_regex_from_schema(schema_text, _WHITESPACE)
             _indexes[key] = Index(regex, _vocabulary(tokenizer))
         index = _indexes[key]
     return OutlinesCoreLogitsProcessor(index, "torch")
+
+
+def json_constraint(tokenizer: Any, schema: dict[str, Any]) -> Any:
+    """A fresh single-row logits processor that only allows JSON valid under schema (index cached per schema)."""
+    from outlines_core.json_schema import build_regex_from_schema
+
+    # Not sort_keys: the regex follows the schema's property order, which is the key order skills are trained on.
+    return _regex_constraint(tokenizer, build_regex_from_schema(json.dumps(schema), _WHITESPACE))
+
+
+def labels_regex(labels: list[str] | tuple[str, ...]) -> str:
+    """A regex matching exactly one of labels (every non-alphanumeric character escaped)."""
+    # re.escape's escapes (\\ before punctuation and space) are ones the Rust regex syntax of outlines-core accepts.
+    return "(" + "|".join(re.escape(label) for label in labels) + ")"
+
+
+def label_constraint(tokenizer: Any, labels: list[str] | tuple[str, ...]) -> Any:
+    """A fresh single-row logits processor that only allows one of labels, exactly, then the end of the answer."""
+    return _regex_constraint(tokenizer, labels_regex(labels))
+
+
+def check_label(text: str, labels: list[str] | tuple[str, ...]) -> str:
+    """text as one of labels (surrounding whitespace ignored); OutputValidationError otherwise."""
+    label = text.strip()
+    if label not in labels:
+        raise OutputValidationError(f"output {text[:80]!r} is none of the skill's {len(labels)} labels")
+    return label

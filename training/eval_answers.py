@@ -27,12 +27,12 @@ class Output:
 
 
 def generate_outputs(settings: Settings, model_name: str, prompts: list[Prompt], *, system_prompt: str | None = None,
-                     json_schema: dict[str, Any] | None = None, max_tokens: int = 256, progress: bool = False,
-                     label: str | None = None) -> list[Output]:
+                     json_schema: dict[str, Any] | None = None, labels: list[str] | None = None,
+                     max_tokens: int = 256, progress: bool = False, label: str | None = None) -> list[Output]:
     """Greedy answers of a skill (or "base") to each prompt; `system_prompt` replaces the skill's own.
 
-    `json_schema` decodes under that schema; an answer that still fails it after the runtime's retries
-    comes back as an Output with the error, not as an exception.
+    `json_schema` decodes under that schema, `labels` to exactly one of those labels; an answer that
+    still fails after the runtime's retries comes back as an Output with the error, not as an exception.
     """
     from tqdm import tqdm
 
@@ -42,7 +42,8 @@ def generate_outputs(settings: Settings, model_name: str, prompts: list[Prompt],
     if system_prompt is not None:
         overrides["system_prompt"] = system_prompt
     chat: Any = chat_model(settings, model_name, **overrides)
-    model = chat.bind(json_schema=json_schema) if json_schema is not None else chat
+    constraint = {k: v for k, v in (("json_schema", json_schema), ("labels", labels)) if v is not None}
+    model = chat.bind(**constraint) if constraint else chat
     outputs: list[Output] = []
     with tqdm(total=len(prompts), desc=f"eval {label or model_name}", unit="ex", disable=not progress) as bar:
         for start in range(0, len(prompts), CHUNK):

@@ -1,7 +1,8 @@
 """The eval card: what `skillstack eval` measured, as eval_card.json, EVAL.md and eval_outputs.jsonl.
 
 Holds the card's format (one row per condition: the skill and each baseline, several metrics per
-row, one per grader), its loading (unknown keys warn, a newer or older version is refused with what
+row, one per grader; a classify skill's rows add accuracy, macro-F1 and a confusion matrix, drawn as
+confusion_matrix.png; an unseen set, when given, is a second card inside the first), its loading (unknown keys warn, a newer or older version is refused with what
 to do), the EVAL.md report and the manifest summary. Not here: producing the numbers
 (training/evaluate.py) or writing the skill folder (training/skill_writer.py's publish_skill).
 """
@@ -21,7 +22,8 @@ EVAL_CARD_VERSION = 2
 EVAL_CARD_FILE = "eval_card.json"
 EVAL_REPORT_FILE = "EVAL.md"
 EVAL_OUTPUTS_FILE = "eval_outputs.jsonl"
-EVAL_FILES = (EVAL_CARD_FILE, EVAL_REPORT_FILE, EVAL_OUTPUTS_FILE)
+CONFUSION_FILES = {"": "confusion_matrix.png", "unseen": "confusion_matrix_unseen.png"}  # per evaluated set
+EVAL_FILES = (EVAL_CARD_FILE, EVAL_REPORT_FILE, EVAL_OUTPUTS_FILE, *CONFUSION_FILES.values())
 SKILL_LABEL = "skill"
 
 
@@ -38,6 +40,8 @@ class Condition:
     pass_rates: dict[str, float] = field(default_factory=dict, metadata={"help": "Share of items each grader passes."})
     prompt_tokens_mean: float = field(default=0.0, metadata={"help": "Mean prompt tokens per request (0: unknown)."})
     errors: int = field(default=0, metadata={"help": "Answers that failed (e.g. their JSON Schema after retries)."})
+    confusion: list[list[int]] = field(default_factory=list, metadata={
+        "help": "classify skills: [reference label][answer label] counts, in the card's label order."})
 
 
 @dataclass(kw_only=True)
@@ -53,6 +57,9 @@ class EvalCard:
     primary_metric: str = field(metadata={"help": "The metric the skill must beat every base-model baseline on."})
     conditions: list[Condition]
     promoted: bool
+    labels: list[str] = field(default_factory=list, metadata={"help": "classify skills: the label set (confusion matrix order)."})
+    unseen: EvalCard | None = field(default=None, metadata={
+        "help": "The same conditions on an unseen set (never tuned on); promotion then needs both sets."})
     evaluator: str = "skillstack eval (greedy decoding)"
     evaluated_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
@@ -93,6 +100,8 @@ def card_from_dict(data: dict[str, Any], where: str) -> EvalCard:
     values = _known(EvalCard, data, where)
     try:
         values["conditions"] = [Condition(**_known(Condition, c, f"{where}: condition")) for c in values["conditions"]]
+        if values.get("unseen") is not None:
+            values["unseen"] = card_from_dict(values["unseen"], f"{where}: unseen")
         return EvalCard(**values)
     except (KeyError, TypeError) as exc:
         raise SkillError(f"{where}: not a complete eval card ({exc}); re-run `skillstack eval` on the skill") from exc
@@ -106,20 +115,33 @@ def load_card(folder: Path) -> EvalCard:
     return card_from_dict(read_json_object(path, "eval card"), str(path))
 
 
-def card_report(card: EvalCard) -> str:
-    """EVAL.md: one row per condition, one column per metric (per-field ones left to the card), the token saving."""
+def _table(card: EvalCard) -> list[str]:
+    """One row per condition, one column per metric (graders', then classification's; per-field ones left to the card)."""
     keys = [g["name"] for g in card.graders if not g["name"].startswith("field:")]
+    keys += [k for k in card.conditions[0].metrics if k not in keys and not k.startswith("field:")]
     with_pass = any(c.pass_rates for c in card.conditions)
     pass_column = [f"{card.primary_metric} pass rate"] if with_pass else []
-    lines = [f"# Eval card: {card.skill}", "",
-             f"{card.items} held-out items (`{card.data}`), greedy decoding. Primary metric: "
-             f"`{card.primary_metric}`; promoted: **{card.promoted}**.", "",
-             "| condition | prompt tokens | " + " | ".join(keys + pass_column) + " |",
+    lines = ["| condition | prompt tokens | " + " | ".join(keys + pass_column) + " |",
              "|---|---|" + "---|" * (len(keys) + len(pass_column))]
     for c in card.conditions:
         cells = [f"{c.metrics[k]:.3f}" for k in keys]
         cells += [f"{c.pass_rates.get(card.primary_metric, 0.0):.0%}"] if with_pass else []
         lines.append(f"| {c.label} | {c.prompt_tokens_mean} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def card_report(card: EvalCard) -> str:
+    """EVAL.md: the held-out table, the unseen one if any, the confusion matrices, the token saving."""
+    lines = [f"# Eval card: {card.skill}", "",
+             f"{card.items} held-out items (`{card.data}`), greedy decoding. Primary metric: "
+             f"`{card.primary_metric}`; promoted: **{card.promoted}**.", "", *_table(card)]
+    if card.unseen is not None:
+        lines += ["", f"## Unseen set: {card.unseen.items} items (`{card.unseen.data}`), never trained or tuned on", "",
+                  *_table(card.unseen)]
+    if card.labels:
+        lines += ["", f"Labels ({len(card.labels)}): {', '.join(card.labels)}. Confusion matrices: "
+                      + ", ".join(f"![{name or 'held-out'}]({file})" for name, file in CONFUSION_FILES.items()
+                                  if name == "" or card.unseen is not None)]
     skill_tokens = card.conditions[0].prompt_tokens_mean
     for c in card.conditions[1:]:
         if skill_tokens and c.prompt_tokens_mean:
@@ -143,7 +165,14 @@ class Evaluation:
         (folder / EVAL_REPORT_FILE).write_text(card_report(self.card), encoding="utf-8")
         (folder / EVAL_OUTPUTS_FILE).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in self.outputs),
                                                 encoding="utf-8")
+        if self.card.labels:
+            from .classification import plot_confusion
+
+            for name, card in (("", self.card), ("unseen", self.card.unseen)):
+                if card is not None:
+                    plot_confusion(card.labels, {c.label: c.confusion for c in card.conditions}, folder / CONFUSION_FILES[name],
+                                   title=f"{card.skill} on {card.data} ({card.items} items)")
 
 
-__all__ = ["EVAL_CARD_FILE", "EVAL_CARD_VERSION", "EVAL_FILES", "EVAL_OUTPUTS_FILE", "EVAL_REPORT_FILE", "SKILL_LABEL",
+__all__ = ["CONFUSION_FILES", "EVAL_CARD_FILE", "EVAL_CARD_VERSION", "EVAL_FILES", "EVAL_OUTPUTS_FILE", "EVAL_REPORT_FILE", "SKILL_LABEL",
            "Condition", "EvalCard", "Evaluation", "card_from_dict", "card_report", "load_card", "promoted"]

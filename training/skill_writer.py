@@ -131,22 +131,24 @@ class SkillSpec:
     """What the trained skill is called and how the runtime should use it (the manifest's non-training fields)."""
 
     suffix: str = field(metadata={"help": "Skill name and the suffix of its model id, e.g. 'brand-voice'."})
-    kind: str = field(default="other", metadata={"help": "tone | format | reasoning | other."})
+    kind: str = field(default="other", metadata={"help": "tone | format | reasoning | classify | other."})
     description: str = field(default="", metadata={"help": "What the skill does (shown to routers)."})
     system_prompt: str = field(default="", metadata={"help": "System prompt trained with and sent at inference."})
     routing_examples: list[str] = field(default_factory=list, metadata={"help": "Sample tasks for the router."})
     output: str = field(default="text", metadata={"help": "text | json."})
     schema_file: Path | None = field(default=None, metadata={"help": "JSON Schema file for json skills; copied into the folder."})
+    labels: list[str] = field(default_factory=list, metadata={"help": "classify skills: the labels an answer is one of."})
 
     def check(self) -> None:
         """Refuse a bad name or json-without-schema before any training time is spent."""
-        from skillstack.skills.manifest import NAME_PATTERN
+        from skillstack.skills.manifest import NAME_PATTERN, check_labels
 
         if not NAME_PATTERN.match(self.suffix) or self.suffix == "base":
             raise ConfigError(f"suffix {self.suffix!r} is not a valid skill name: use lowercase letters, digits, "
                               "'.', '_', ':' or '-', starting with a letter or digit (and not 'base')")
         if self.output == "json" and (self.schema_file is None or not Path(self.schema_file).is_file()):
             raise ConfigError(f"output 'json' needs an existing schema file, got {self.schema_file}")
+        check_labels(Path("[skill]"), self.kind, self.labels)
 
 
 def finish_skill(settings: Settings, spec: SkillSpec, *, output_dir: Path, adapter_dir: Path, config: TrainingConfig,
@@ -169,7 +171,7 @@ def finish_skill(settings: Settings, spec: SkillSpec, *, output_dir: Path, adapt
     manifest = SkillManifest(name=spec.suffix, description=spec.description, kind=spec.kind, backend="peft",
                              base_model=base, routing_examples=list(spec.routing_examples),
                              system_prompt=spec.system_prompt, output=spec.output,
-                             schema=schema.name if schema else None, provenance=provenance)
+                             schema=schema.name if schema else None, labels=list(spec.labels), provenance=provenance)
     report = training_report(title=f"{ident} ({config.method.upper()})", model=ident, base_model=base, dataset=dataset,
                              hyperparameters=asdict(hyperparameters) | {"lora_r": config.lora_r, "lora_alpha": config.lora_alpha,
                                                                        "target_modules": config.target_modules, "seed": config.seed},

@@ -22,7 +22,7 @@ from skillstack.errors import SkillError
 from skillstack.models import base_model_id, load_base_model, load_tokenizer
 from skillstack.settings import Settings
 from skillstack.skills.grounded_decoding import grounding_processor
-from skillstack.skills.structured import json_constraint
+from skillstack.skills.structured import json_constraint, label_constraint
 from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
 
 BASE_ADAPTER = "__base__"
@@ -144,6 +144,8 @@ class LocalEngine:
         for i, r in enumerate(requests):
             if r.json_schema:
                 constraints.setdefault(i, []).append(json_constraint(self.tokenizer, r.json_schema))
+            if r.labels:
+                constraints.setdefault(i, []).append(label_constraint(self.tokenizer, r.labels))
             if r.grounding is not None:
                 constraints.setdefault(i, []).append(grounding_processor(self.tokenizer, r.grounding))
         if constraints:
@@ -260,7 +262,7 @@ class _StreamWatch:
 
 
 class _RowConstraints:
-    """A logits processor applying each constrained row's own processors (JSON, grounding; other rows untouched)."""
+    """A logits processor applying each constrained row's own processors (JSON, labels, grounding; other rows untouched)."""
 
     def __init__(self, processors: dict[int, list[Any]]) -> None:
         self.processors = processors

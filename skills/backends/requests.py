@@ -25,6 +25,8 @@ class ChatRequest:
     max_tokens: int = field(default=256, metadata={"help": "Most new tokens."})
     stop: tuple[str, ...] = field(default=(), metadata={"help": "Strings that end the answer (cut, not included)."})
     json_schema: dict[str, Any] | None = field(default=None, metadata={"help": "Constrain the answer to this JSON Schema."})
+    labels: tuple[str, ...] | None = field(default=None, metadata={"help": "Local backend: the answer is exactly one "
+                                                                          "of these labels (classify skills)."})
     grounding: Grounding | None = field(default=None, metadata={"help": "Local backend: cite only these articles and "
                                                                         "quote only these texts (remote backends ignore it)."})
 

@@ -34,10 +34,11 @@ def evaluate(
     ctx: typer.Context,
     skill: str = typer.Argument(..., help="Skill name (see `skillstack skills list`)."),
     data: Path = typer.Option(..., "--data", help="Held-out JSONL (chat: the last assistant message is the reference)."),
-    grader: list[Path] = typer.Option(..., "--grader", help="Grader spec JSON (OpenAI grader format, or json_schema); repeat for several metrics."),
+    grader: Optional[list[Path]] = typer.Option(None, "--grader", help="Grader spec JSON (OpenAI grader format, or json_schema); repeat for several metrics (optional for classify skills: accuracy and macro-F1 are built in)."),
+    unseen: Optional[Path] = typer.Option(None, "--unseen", help="A second held-out file never trained or tuned on: the same conditions, side by side; promotion needs both."),
     against: str = typer.Option("base", "--against", help="Comma-separated built-in baselines: base (always, unless 'none'), rag."),
     baseline: Optional[list[str]] = typer.Option(None, "--baseline", help="LABEL=SYSTEM_PROMPT_FILE: the base model told that file's text (repeatable)."),
-    constrained: Optional[list[str]] = typer.Option(None, "--constrained-baseline", help="LABEL=SYSTEM_PROMPT_FILE, decoding under the skill's JSON Schema (repeatable)."),
+    constrained: Optional[list[str]] = typer.Option(None, "--constrained-baseline", help="LABEL=SYSTEM_PROMPT_FILE, decoding under the skill's JSON Schema or labels (repeatable)."),
     primary: Optional[str] = typer.Option(None, "--primary", help="The grader name promotion is decided on; default the first grader."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N examples."),
     max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Answer length; default the skill's max_tokens."),
@@ -53,15 +54,20 @@ def evaluate(
     baselines = [built_in_baseline(name) for name in names]
     baselines += [parse_baseline(value, constrained=False) for value in baseline or []]
     baselines += [parse_baseline(value, constrained=True) for value in constrained or []]
-    evaluation = evaluate_skill(settings_from(ctx), skill, data, [load_grader_spec(path) for path in grader],
+    evaluation = evaluate_skill(settings_from(ctx), skill, data, [load_grader_spec(path) for path in grader or []],
                                 baselines=baselines, primary=primary, limit=limit, max_tokens=max_tokens,
-                                progress=not as_json, write=not no_write)
+                                progress=not as_json, write=not no_write, unseen=unseen)
+
+    def rows(c: dict[str, Any], key: str) -> list[str]:
+        lines = [f"{c['skill']} on {c['items']} examples of {c['data']} (primary metric {key}):"]
+        for row in c["conditions"]:
+            f1 = f"  macro-F1 {row['metrics']['macro_f1']:.3f}" if "macro_f1" in row["metrics"] else ""
+            passed = f"  pass {row['pass_rates'][key]:.0%}" if key in row["pass_rates"] else ""
+            lines.append(f"  {row['label']:<6} mean {row['metrics'][key]:.3f}{passed}{f1}")
+        return lines
 
     def human(c: dict[str, Any]) -> str:
-        key = c["primary_metric"]
-        lines = [f"{c['skill']} on {c['items']} examples (primary metric {key}):"]
-        lines += [f"  {row['label']:<6} mean {row['metrics'][key]:.3f}  pass {row['pass_rates'].get(key, 0.0):.0%}"
-                  for row in c["conditions"]]
+        lines = rows(c, c["primary_metric"]) + (rows(c["unseen"], c["primary_metric"]) if c.get("unseen") else [])
         lines.append("promoted: beats every base-model baseline" if c["promoted"] else
                      "not promoted: does not beat every base-model baseline")
         return "\n".join(lines)

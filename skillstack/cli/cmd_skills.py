@@ -31,12 +31,17 @@ def _human_list(data: dict[str, Any]) -> str:
 def _human_skill(data: dict[str, Any]) -> str:
     keys = ("name", "kind", "backend", "output", "base_model", "model", "path", "source", "description", "promoted")
     lines = [f"{key:<12} {data[key]}" for key in keys if data.get(key) not in (None, "")]
+    if data.get("labels"):
+        lines.append(f"{'labels':<12} {', '.join(data['labels'])}")
     lines += [f"example      {example}" for example in data.get("routing_examples", [])]
     return "\n".join(lines)
 
 
 def _result(skill: str, message: Any) -> dict[str, Any]:
-    return {"skill": skill, "output": message.content, "parsed": message.response_metadata.get("parsed")}
+    result = {"skill": skill, "output": message.content, "parsed": message.response_metadata.get("parsed")}
+    if "label" in message.response_metadata:  # a classify skill's answer
+        result["label"] = message.response_metadata["label"]
+    return result
 
 
 @skills_app.command("list")

@@ -108,7 +108,8 @@ def _common_parameters() -> list[inspect.Parameter]:
         ("config_file", Optional[Path], typer.Option(None, "--config", help="TOML/JSON file: hyperparameters, plus a 'skill' table.")),
         ("suffix", Optional[str], typer.Option(None, "--suffix", help="Skill name; the model id becomes base:suffix.")),
         ("output", Optional[Path], typer.Option(None, "--output", help="Skill folder to write; default $SKILLSTACK_HOME/skills/<suffix>.")),
-        ("kind", Optional[str], typer.Option(None, "--kind", help="tone | format | reasoning | other.")),
+        ("kind", Optional[str], typer.Option(None, "--kind", help="tone | format | reasoning | classify | other.")),
+        ("label", list[str], typer.Option([], "--label", help="classify skills: one label the answer may be (repeat for each).")),
         ("description", Optional[str], typer.Option(None, "--description", help="What the skill does (routers read it).")),
         ("system_prompt", Optional[str], typer.Option(None, "--system-prompt", help="System prompt trained with and used at inference.")),
         ("routing_example", list[str], typer.Option([], "--routing-example", help="A sample task for the router (repeatable).")),
@@ -161,7 +162,7 @@ def _make_command(method: TrainingMethod) -> Callable[..., None]:
     file_fields = {p.name for p in config_params if p.annotation == Optional[Path]}
 
     def command(*, ctx: typer.Context, train_file: Path, validation_file: Optional[Path], config_file: Optional[Path],
-                suffix: Optional[str], output: Optional[Path], kind: Optional[str], description: Optional[str],
+                suffix: Optional[str], output: Optional[Path], kind: Optional[str], label: list[str], description: Optional[str],
                 system_prompt: Optional[str], routing_example: list[str], output_format: Optional[str],
                 schema: Optional[Path], assignments: list[str], no_progress: bool, as_json: bool,
                 **config_flags: Any) -> None:
@@ -172,6 +173,7 @@ def _make_command(method: TrainingMethod) -> Callable[..., None]:
         flags: dict[str, Any] = {
             "suffix": suffix, "kind": kind, "description": description, "system_prompt": system_prompt,
             "routing_examples": routing_example, "output": output_format, "schema_file": str(schema) if schema else None,
+            "labels": label,
         }
         for name, value in config_flags.items():
             if value is not None:

@@ -1,7 +1,7 @@
-"""The three demo skills shipped in skills/bundled/: what each is, how its data is made and trained.
+"""The demo skills shipped in skills/bundled/: what each is, how its data is made and trained.
 
 Holds the DemoSkill spec and its registry (filled through `register_demo_skill`). Each skill's
-module (brand_voice, status_json, legal) holds its prompts, seeded generator and pure scorers;
+module (brand_voice, status_json, legal, classifier) holds its prompts, seeded generator and pure scorers;
 build.py turns a spec into a shipped skill folder (`make demo-skills`); its eval card comes from
 `skillstack eval`'s engine with the spec's graders (graders.py's demo_metric, one per metric) and
 baselines, as a user would run it.
@@ -17,7 +17,7 @@ from typing import Any
 
 from skillstack.errors import ConfigError
 from skillstack.training.evaluate import Baseline
-from . import brand_voice, legal, status_json
+from . import brand_voice, classifier, legal, status_json
 from .graders import grader_specs
 
 # Modest LoRA on attention and the MLP's up/down projections: r=8 keeps each adapter under 8 MB in float32.
@@ -29,7 +29,7 @@ class DemoSkill:
     """One demo skill: its manifest fields, its dataset generator and its training numbers."""
 
     name: str = field(metadata={"help": "Skill (and bundled folder) name."})
-    kind: str = field(metadata={"help": "tone | format | reasoning."})
+    kind: str = field(metadata={"help": "tone | format | reasoning | classify."})
     description: str = field(metadata={"help": "Manifest description, shown to routers."})
     system_prompt: str = field(metadata={"help": "Short system prompt trained with and sent at inference."})
     routing_examples: list[str] = field(metadata={"help": "Sample tasks for the embedding router."})
@@ -48,6 +48,10 @@ class DemoSkill:
     n_train: int = field(default=160, metadata={"help": "Training examples generated."})
     n_heldout: int = field(default=24, metadata={"help": "Held-out items shipped in the skill folder."})
     training: dict[str, Any] = field(default_factory=dict, metadata={"help": "SFTConfig fields for this skill."})
+    labels: list[str] = field(default_factory=list, metadata={"help": "classify skills: the label set."})
+    unseen: Callable[[], list[dict] | None] | None = field(default=None, metadata={
+        "help": "The unseen evaluation set as held-out items (None where absent); measured beside the held-out set."})
+    unseen_source: str = field(default="", metadata={"help": "Where the unseen set comes from, as the card names it."})
 
     def generate_data(self, corpus_csv: Path | None) -> tuple[list[dict], list[dict], dict]:
         """(train, heldout, provenance), deterministic for a given seed and corpus."""
@@ -103,6 +107,17 @@ register_demo_skill(DemoSkill(
     score=legal.score, metrics=legal.METRICS, primary="citation_f1",
     baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
     max_tokens=256, n_train=120, n_heldout=12, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
+))
+
+register_demo_skill(DemoSkill(
+    name=classifier.NAME, kind="classify", uses_corpus=True, labels=classifier.LABELS,
+    description="Labels a customer-support message with its support category (one of 11: account, order, refund, "
+                "delivery, invoice, payment, ...), to route or triage the ticket.",
+    system_prompt=classifier.SYSTEM_PROMPT, routing_examples=classifier.ROUTING_EXAMPLES, generate=classifier.generate,
+    score=classifier.score, metrics=classifier.METRICS, primary="accuracy",
+    baselines=[Baseline(label="base + label list, constrained", system_prompt=classifier.LABEL_LIST_PROMPT, constrained=True)],
+    unseen=classifier.unseen_items, unseen_source=classifier.UNSEEN_SOURCE,
+    max_tokens=8, n_train=770, n_heldout=110, training=_lora(n_epochs=1, batch_size=8, max_seq_len=128),
 ))
 
 __all__ = ["DEMO_SKILLS", "DemoSkill", "register_demo_skill"]

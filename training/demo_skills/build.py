@@ -91,7 +91,8 @@ def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, de
     config = config_from_mapping(SFTConfig, skill.training, origin=f"demo skill {skill.name}")
     staging = data_dir / skill.name / STAGING
     spec = SkillSpec(suffix=skill.name, kind=skill.kind, description=skill.description, system_prompt=skill.system_prompt,
-                     routing_examples=list(skill.routing_examples), output=skill.output, schema_file=schema_file)
+                     routing_examples=list(skill.routing_examples), output=skill.output, schema_file=schema_file,
+                     labels=list(skill.labels))
     staged = train_sft(settings, TrainJob(train_file=train_path, output_dir=staging / skill.name, config=config,
                                           skill=spec, progress=progress))
     shutil.copyfile(heldout_path, staged / HELDOUT)  # staged, so the card names the shipped set as it ships
@@ -107,15 +108,31 @@ def build_demo_skill(settings: Settings, skill: DemoSkill, *, data_dir: Path, de
 
 def evaluate_built(settings: Settings, skill: DemoSkill, skills_root: Path = BUNDLED_DIR, *, write: bool = True,
                    progress: bool = True) -> Evaluation:
-    """`skillstack eval` of skills_root/<name> on its shipped held-out set, with the spec's graders and baselines."""
+    """`skillstack eval` of skills_root/<name> on its shipped held-out set (and its unseen set, where the spec has
+    one), with the spec's graders and baselines."""
     from skillstack.settings import with_overrides
+    from skillstack.skills.manifest import load_manifest
+    from skillstack.skills.runtime import get_runtime
+    from skillstack.training.data.jsonl import write_jsonl
     from skillstack.training.evaluate import evaluate_skill
+    from skillstack.training.skill_writer import publish_skill
 
     if skills_root.resolve() != BUNDLED_DIR:  # the runtime must find the folder; bundled skills are always found
         settings = with_overrides(settings, skills_dirs=(skills_root, *settings.skills_dirs))
-    return evaluate_skill(settings, skill.name, skills_root / skill.name / HELDOUT, skill.graders(),
-                          baselines=skill.baselines, primary=skill.primary, max_tokens=skill.max_tokens,
-                          progress=progress, write=write)
+    unseen_items = skill.unseen() if skill.unseen is not None else None
+    unseen = None
+    if unseen_items:  # outside the skill folder: an unseen set is measured on, never shipped or trained on
+        unseen = settings.home / "datasets" / "demo-skills" / skill.name / "unseen.jsonl"
+        write_jsonl(unseen, unseen_items)
+    evaluation = evaluate_skill(settings, skill.name, skills_root / skill.name / HELDOUT, skill.graders(),
+                                baselines=skill.baselines, primary=skill.primary, max_tokens=skill.max_tokens,
+                                progress=progress, write=False, unseen=unseen)
+    if evaluation.card.unseen is not None:
+        evaluation.card.unseen.data = skill.unseen_source or evaluation.card.unseen.data
+    if write:
+        folder = get_runtime(settings).skill(skill.name).path
+        publish_skill(folder, load_manifest(folder), keep_from=folder, evaluation=evaluation)
+    return evaluation
 
 
 __all__ = ["HELDOUT", "STAGING", "build_demo_skill", "data_license", "evaluate_built", "validate_datasets", "write_datasets"]
