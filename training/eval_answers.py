@@ -84,14 +84,14 @@ def rag_outputs(settings: Settings, retriever: Any, prompts: list[Prompt], *, pr
     from tqdm import tqdm
 
     from skillstack.retrieval.answer import answer_question
-    from skillstack.skills.chat_model import message_text
+    from skillstack.messages import content_text
     from skillstack.skills.runtime import chat_model
 
     model = chat_model(settings, "base", temperature=0.0)
     outputs = []
     for prompt in tqdm(prompts, desc="eval rag", unit="ex", disable=not progress):
         users = [m for m in convert_to_messages(prompt) if m.type == "human"]
-        question = message_text(users[-1]) if users else ""
+        question = content_text(users[-1].content) if users else ""
         outputs.append(Output(text=answer_question(question, retriever.search(question, k=5), model)["answer"],
                               parsed=None, prompt_tokens=0))
     return outputs
