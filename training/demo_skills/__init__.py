@@ -102,7 +102,7 @@ register_demo_skill(DemoSkill(
     system_prompt=legal.SYSTEM_PROMPT, routing_examples=legal.ROUTING_EXAMPLES, generate=legal.generate,
     score=legal.score, metrics=legal.METRICS, primary="citation_f1",
     baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
-    max_tokens=256, n_train=200, n_heldout=12, training=_lora(n_epochs=1, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
+    max_tokens=256, n_train=120, n_heldout=12, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
 ))
 
 __all__ = ["DEMO_SKILLS", "DemoSkill", "register_demo_skill"]
