@@ -3,6 +3,8 @@ unretrieved article or a misquote, and a local RAG answer passes the citation ga
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from skillstack.agents.lawyer.gate import check_citations
@@ -60,3 +62,20 @@ def test_local_rag_answer_under_grounding_passes_the_citation_gate(settings) -> 
     result = answer_question(question, HITS, model)
     assert check_citations(result["answer"], [hit_record(h) for h in HITS]).ok, result["answer"]
     assert {c["article"] for c in result["citations"]} <= {"33", "17"}
+
+
+def test_rag_answer_over_the_demo_code_never_repeats_the_prompts_rules(settings) -> None:
+    from skillstack.retrieval.answer import SYSTEM_PROMPT
+    from skillstack.skills.runtime import chat_model
+    from skillstack.training.demo_skills.legal import code_hits
+
+    # The demo Code's deposit article among its neighbours, chunked by the project's loaders (make demo, task 1).
+    articles = {h["metadata"]["article"]: h for h in code_hits()}
+    hits = [Hit(text=articles[n]["text"], score=1.0, source=articles[n]["source"], metadata=articles[n]["metadata"])
+            for n in ("4", "8", "9")]
+    result = answer_question("Within how many days after the tenancy ends must a landlord return the deposit?", hits,
+                             chat_model(settings, "base", max_tokens=48))
+    rules = [clause.strip() for clause in re.split(r"[.;]", SYSTEM_PROMPT) if len(clause.split()) >= 4]
+    assert not any(clause.lower() in result["answer"].lower() for clause in rules), result["answer"]
+    assert "quoted" not in result["answer"] and "instruction" not in result["answer"], result["answer"]
+    assert [c["article"] for c in result["citations"]] == ["4"], result["answer"]

@@ -1,5 +1,7 @@
 """RAG prompt spotlighting and grounded citations (pure logic; the real-model answer is in integration)."""
 
+import re
+
 from skillstack.retrieval.answer import (
     NO_HITS_ANSWER, SYSTEM_PROMPT, answer_question, build_rag_messages, ground_answer,
 )
@@ -81,3 +83,11 @@ def test_no_hits_means_no_model_call_and_no_citations():
     assert answer_question("q", [], model) == {"answer": NO_HITS_ANSWER, "citations": [], "sources": [],
                                                "cited_by_model": False}
     assert model.seen is None
+
+
+def test_rules_stay_in_the_system_prompt_and_no_instruction_prose_sits_beside_the_documents():
+    system, user = build_rag_messages("Within how many days must the deposit be returned?",
+                                      [hit("4", "The landlord shall return the deposit within 10 days."), hit("8")])
+    assert "no authority" in system.content
+    outside = re.sub(r"<document [^>]*>\n.*?\n</document>", "", user.content, flags=re.DOTALL).strip()
+    assert outside == "Question: Within how many days must the deposit be returned?\nAnswer:"
