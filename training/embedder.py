@@ -13,8 +13,10 @@ Not a skill training method (no dataset file, no LoRA, no skill folder): `train 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
+import sys
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,8 +26,7 @@ from skillstack.errors import StoreError, TrainingError
 from skillstack.io import atomic_folder, atomic_write_json
 from skillstack.retrieval import store
 from skillstack.retrieval.chunking import contextual_text
-from skillstack.retrieval.embeddings import (EMBEDDER_MANIFEST, embedder_identity, weights_fingerprint,
-                                             _model_source)
+from skillstack.retrieval.embeddings import EMBEDDER_MANIFEST, embedder_identity, model_source, weights_fingerprint
 from skillstack.retrieval.lexical import ids_digest
 from skillstack.settings import Settings
 
@@ -129,13 +130,14 @@ def train_embedder(settings: Settings, config: EmbedderConfig, *, progress: bool
     with atomic_folder(folder) as tmp, tempfile.TemporaryDirectory(prefix="skillstack-embedder-") as scratch:
         arguments = SentenceTransformerTrainingArguments(
             output_dir=scratch, num_train_epochs=config.epochs, per_device_train_batch_size=config.batch_size,
-            learning_rate=config.learning_rate, warmup_ratio=0.1, seed=config.seed, logging_steps=1,
+            learning_rate=config.learning_rate, warmup_steps=0.1, seed=config.seed, logging_steps=1,
             save_strategy="no", report_to=[], disable_tqdm=not progress, use_cpu=settings.device == "cpu",
             batch_sampler=BatchSamplers.NO_DUPLICATES)
         dataset = Dataset.from_dict({"anchor": [q for q, _ in pairs], "positive": [p for _, p in pairs]})
         trainer = SentenceTransformerTrainer(model=model, args=arguments, train_dataset=dataset,
                                              loss=losses.MultipleNegativesRankingLoss(model), callbacks=[Losses()])
-        trainer.train()
+        with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs; stdout carries the result
+            trainer.train()
         model.save(str(tmp))
         if rows:
             plot_loss_curve(rows, tmp / "loss_curve.png", title=f"{folder.name}: {LOSS}")
