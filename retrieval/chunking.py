@@ -3,10 +3,6 @@
 Pure functions, no I/O. A unit that fits stays one chunk; a long one becomes a few chunks that all carry
 its `article` and `title` and repeat its heading line, so every chunk is citable on its own. Headings with
 no body of their own (CHAPTER I, Section 2 directly followed by an Article) become context, not chunks.
-What is embedded is the chunk's contextual text (contextual retrieval): its breadcrumb "chapter >
-section > unit title" before its text, so a chunk deep in Chapter IV still says what it is about. The
-document's own title is left out, and BM25 indexes the plain text: on the GDPR tuning sets both hurt
-recall (README, "Knowledge"). The stored text, which answers quote, stays the chunk's own.
 What counts as a heading is read by the one citation parser (skillstack.agents.lawyer.citations.unit_heading).
 """
 
@@ -20,9 +16,6 @@ from typing import Any
 from skillstack.agents.lawyer.citations import unit_heading
 
 DEFAULT_MAX_CHARS = 1000  # about 230 word pieces: inside all-MiniLM-L6-v2's 256-token window
-# What the store's vectors are made of. 2: contextual text (breadcrumb + chunk). A store records it;
-# one of another format must be re-ingested (store.py).
-CHUNK_FORMAT = 2
 _RECITAL = re.compile(r"\((?P<num>\d+)\)\s+(?P<body>\S.*)")
 _MARKDOWN_HEADING = re.compile(r"(#{1,6})\s+(.*)")
 _CLOSING = re.compile(r"Done at [A-Z]")  # the signature block that ends EU acts
@@ -33,7 +26,7 @@ _MAX_TITLE_CHARS = 300  # GDPR Article 89's title is 165 characters
 @dataclass(kw_only=True)
 class Chunk:
     id: str = field(metadata={"help": "Stable id: a hash of source and text (and its repeat count)."})
-    text: str = field(metadata={"help": "Heading line plus body, as stored and quoted (contextual_text is what is embedded)."})
+    text: str = field(metadata={"help": "Heading line plus body, as embedded and indexed."})
     metadata: dict[str, Any] = field(metadata={"help": "kind, article/recital, title, part, parts, context, source."})
 
 
@@ -162,13 +155,6 @@ def pack_lines(lines: list[str], max_chars: int) -> list[str]:
     if current:
         bodies.append("\n".join(current))
     return bodies
-
-
-def contextual_text(text: str, metadata: dict[str, Any]) -> str:
-    """What is embedded for a chunk: its breadcrumb, then its own text (whose first line is the unit's
-    heading). "CHAPTER IV Controller and processor > Section 2 — Security ... > Article 33 — Notification ..."."""
-    trail = [part.strip() for part in str(metadata.get("context", "")).split(" / ") if part.strip()]
-    return f"{' > '.join(trail)} > {text}" if trail else text
 
 
 def chunk_id(source: str, text: str, repeat: int = 0) -> str:

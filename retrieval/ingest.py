@@ -17,7 +17,7 @@ from typing import Any
 from skillstack.errors import DocumentError, StoreError
 from skillstack.settings import Settings
 from . import store
-from .chunking import DEFAULT_MAX_CHARS, Chunk, chunk_text, contextual_text
+from .chunking import DEFAULT_MAX_CHARS, Chunk, chunk_text
 from .embeddings import Embedder, EmbedderIdentity, embedder_identity, get_embedder
 from .lexical import current_index
 from .loaders import is_supported, load_document
@@ -101,7 +101,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True
             with tqdm(total=len(plan), desc="embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:
                 for start in range(0, len(plan), batch_size):
                     batch = plan[start:start + batch_size]
-                    vectors = embedder.embed([contextual_text(c.text, c.metadata) for c in batch], batch_size=batch_size)
+                    vectors = embedder.embed([chunk.text for chunk in batch], batch_size=batch_size)
                     # Upsert, not add: a re-run after a kill may write a batch that partly landed already.
                     collection.upsert(ids=[c.id for c in batch], documents=[c.text for c in batch],
                                       metadatas=[c.metadata for c in batch], embeddings=vectors.tolist())
@@ -133,8 +133,7 @@ def reembed_store(settings: Settings, *, progress: bool = True, batch_size: int 
         with tqdm(total=len(rows), desc="re-embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:
             for start in range(0, len(rows), batch_size):
                 batch = rows[start:start + batch_size]
-                vectors = embedder.embed([contextual_text(text or "", dict(meta or {})) for _, text, meta in batch],
-                                         batch_size=batch_size)
+                vectors = embedder.embed([text or "" for _, text, _ in batch], batch_size=batch_size)
                 collection.update(ids=[i for i, _, _ in batch], embeddings=vectors.tolist())
                 bar.update(len(batch))
         store.record_built_by(collection, identity)

@@ -10,7 +10,6 @@ and only their logits are computed (logits_to_keep): the vocabulary projection o
 from __future__ import annotations
 
 from skillstack.settings import Settings
-from .chunking import contextual_text
 from .hits import Hit
 
 PASSAGE_TOKENS = 320  # a chunk is at most ~1000 characters (+ breadcrumb): this keeps all of it
@@ -22,7 +21,7 @@ def rerank(settings: Settings, query: str, hits: list[Hit]) -> list[Hit]:
     """The hits reordered by log p(query | hit), best first; each hit's score becomes that mean log-likelihood."""
     if len(hits) < 2:
         return list(hits)
-    scores = question_likelihoods(settings, query, [contextual_text(hit.text, hit.metadata) for hit in hits])
+    scores = question_likelihoods(settings, query, [hit.text for hit in hits])
     order = sorted(range(len(hits)), key=lambda i: -scores[i])
     return [Hit(text=hits[i].text, score=scores[i], source=hits[i].source, metadata=hits[i].metadata) for i in order]
 

@@ -1,8 +1,8 @@
 """The Chroma side of the store: client, collection, and the one-writer lock (no search, no BM25).
 
 Embedded mode keeps Chroma under settings.store_dir/chroma (PersistentClient); setting chroma_host uses
-an HttpClient instead. The collection records what built it: the chunk format (chunking.CHUNK_FORMAT)
-and the embedder (name + fingerprint); a store built otherwise is refused, never silently mixed. Chroma is not process-safe, so every writer holds store_dir/write.lock, whose
+an HttpClient instead. The collection records which embedder built it (name + weights
+fingerprint); a store built by another is refused, never silently mixed. Chroma is not process-safe, so every writer holds store_dir/write.lock, whose
 companion file names the holder's PID for the error the second writer sees.
 """
 
@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from skillstack.errors import StoreError
 from skillstack.settings import Settings
-from .chunking import CHUNK_FORMAT
 from .embeddings import EmbedderIdentity
 
 if TYPE_CHECKING:
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 
 EMBEDDING_KEY = "skillstack_embedding_model"
 FINGERPRINT_KEY = "skillstack_embedding_fingerprint"
-FORMAT_KEY = "skillstack_chunk_format"
 
 
 def chroma_dir(settings: Settings):
@@ -52,8 +50,8 @@ def open_client(settings: Settings) -> ClientAPI:
 
 
 def open_collection(settings: Settings, *, create: bool, embedder: EmbedderIdentity | None = None) -> Collection:
-    """The documents collection; StoreError when it does not exist and create is False, when it holds
-    chunks of another format, or (given the configured embedder) when another embedder built it."""
+    """The documents collection; StoreError when it does not exist and create is False, or (given the
+    configured embedder) when another embedder built it."""
     if not create and not store_exists(settings):
         raise StoreError(f"no knowledge store at {settings.store_dir}; run `skillstack ingest PATH` first "
                          "(or pass --home pointing at an existing one)")
@@ -75,19 +73,16 @@ def open_collection(settings: Settings, *, create: bool, embedder: EmbedderIdent
 
 def built_by(embedder: EmbedderIdentity) -> dict[str, Any]:
     """The collection metadata recording what built the store."""
-    return {EMBEDDING_KEY: embedder.name, FINGERPRINT_KEY: embedder.fingerprint, FORMAT_KEY: CHUNK_FORMAT}
+    return {EMBEDDING_KEY: embedder.name, FINGERPRINT_KEY: embedder.fingerprint}
 
 
 def check_built_by(settings: Settings, collection: Collection, embedder: EmbedderIdentity | None) -> None:
-    recorded = collection.metadata or {}
-    fmt = recorded.get(FORMAT_KEY, 1)  # stores written before the format was recorded are format 1
-    if fmt != CHUNK_FORMAT:
-        raise StoreError(f"the store at {settings.store_dir} holds chunks of format {fmt}; this skillstack embeds "
-                         f"format {CHUNK_FORMAT} (chunks with their document/chapter/article breadcrumb): delete "
-                         f"{settings.store_dir} (or use a new --home) and run `skillstack ingest` on your documents again")
     if embedder is None:
         return
-    stored = EmbedderIdentity(name=str(recorded.get(EMBEDDING_KEY, "")), fingerprint=str(recorded.get(FINGERPRINT_KEY, "")))
+    recorded = collection.metadata or {}
+    stored = EmbedderIdentity(name=str(recorded.get(EMBEDDING_KEY, "")),
+                              # a store from before fingerprints were recorded is trusted by name
+                              fingerprint=str(recorded.get(FINGERPRINT_KEY, embedder.fingerprint)))
     if stored != embedder:
         raise StoreError(f"the store at {settings.store_dir} was built with embedder {stored}, but embedding_model "
                          f"is {embedder}; set embedding_model back, or run `skillstack reembed` to rebuild the "

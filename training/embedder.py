@@ -25,7 +25,6 @@ from typing import Any
 from skillstack.errors import StoreError, TrainingError
 from skillstack.io import atomic_folder, atomic_write_json
 from skillstack.retrieval import store
-from skillstack.retrieval.chunking import contextual_text
 from skillstack.retrieval.embeddings import EMBEDDER_MANIFEST, embedder_identity, model_source, weights_fingerprint
 from skillstack.retrieval.lexical import ids_digest
 from skillstack.settings import Settings
@@ -79,12 +78,12 @@ def generated_questions(settings: Settings, texts: list[str], per_chunk: int, *,
 
 
 def build_pairs(settings: Settings, config: EmbedderConfig, *, progress: bool = False) -> tuple[list[tuple[str, str]], str]:
-    """(question, contextual chunk text) pairs from the store, and the fingerprint of the corpus they came from."""
+    """(question, chunk text) pairs from the store, and the fingerprint of the corpus they came from."""
     collection = store.open_collection(settings, create=False, embedder=embedder_identity(settings))
     everything = store.read_all(collection)
     if not everything["ids"]:
         raise StoreError(f"the store at {settings.store_dir} is empty; run `skillstack ingest PATH` first")
-    passages = [(contextual_text(text or "", dict(meta or {})), dict(meta or {}))
+    passages = [(text or "", dict(meta or {}))
                 for text, meta in zip(everything["documents"], everything["metadatas"])]
     pairs = [(question, passage) for passage, meta in passages for question in title_questions(meta)]
     if config.generate_questions > 0:

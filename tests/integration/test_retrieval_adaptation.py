@@ -42,18 +42,22 @@ def test_search_returns_distinct_articles_each_by_its_best_chunk(demo_home):
     assert len(units) == len(set(units)) == 8
 
 
-def test_a_store_of_the_old_chunk_format_is_refused_with_the_re_ingest_advice(demo_home, tmp_path):
+def test_a_store_left_half_re_embedded_is_refused_until_reembed_finishes_it(demo_home, tmp_path):
     from skillstack.retrieval import store
+    from skillstack.retrieval.embeddings import EmbedderIdentity
     from skillstack.settings import load_settings
 
-    home = tmp_path / "old"
+    home = tmp_path / "half"
     shutil.copytree(demo_home, home)
     collection = store.open_collection(load_settings(home), create=False)
-    metadata = {k: v for k, v in collection.metadata.items() if not k.startswith("hnsw:") and k != store.FORMAT_KEY}
-    collection.modify(metadata={**metadata, store.FORMAT_KEY: 1})
+    store.record_built_by(collection, EmbedderIdentity(name="x (re-embedding unfinished)", fingerprint=""))
     code, _, err = cli(home, "search", "deposit")
     assert code == 2 and err.count("\n") == 1
-    assert "format 1" in err and "skillstack ingest" in err
+    assert "re-embedding unfinished" in err and "all-MiniLM-L6-v2" in err and "skillstack reembed" in err
+    code, out, err = cli(home, "reembed", "-q", "--json")
+    assert code == 0 and json.loads(out)["chunks"] > 0, err
+    code, out, _ = cli(home, "search", "deposit", "--json")
+    assert code == 0 and json.loads(out)
 
 
 def test_train_embedder_writes_a_versioned_model_reembeds_and_the_store_refuses_the_old_one(demo_home, tmp_path):

@@ -86,14 +86,3 @@ def test_editing_one_article_changes_only_that_chunks_id():
     before = chunk_text("Article 1 — A\nOne.\nArticle 2 — B\nTwo.\n", source="s")
     after = chunk_text("Article 1 — A\nOne, amended.\nArticle 2 — B\nTwo.\n", source="s")
     assert before[0].id != after[0].id and before[1].id == after[1].id
-
-
-
-def test_contextual_text_puts_chapter_section_and_unit_before_the_chunk():
-    from skillstack.retrieval.chunking import contextual_text
-
-    art33 = next(c for c in chunk_text(EURLEX_STYLE, source="/x/reg.html") if c.metadata.get("article") == "33")
-    assert contextual_text(art33.text, art33.metadata).startswith(
-        "CHAPTER I General provisions > Section 2 \u2014 Security of personal data > "
-        "Article 33 \u2014 Notification of a personal data breach")
-    assert art33.text.startswith("Article 33")  # the stored (quoted) text stays the chunk's own
