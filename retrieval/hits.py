@@ -1,4 +1,8 @@
-"""A search hit: the chunk text, its score, where it came from and how to cite it (no search logic)."""
+"""A search hit: the chunk text, its score, where it came from and how to cite it; the unit it belongs to.
+
+A citable unit is what a chunk's heading names (Article 33, Recital 85, Section 4, a titled section):
+search returns distinct units, each by its best chunk, so one long article cannot fill the top k.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from typing import Any
 @dataclass(kw_only=True)
 class Hit:
     text: str = field(metadata={"help": "The chunk's text as stored (its heading line included)."})
-    score: float = field(metadata={"help": "Higher is better: RRF score (hybrid), cosine similarity (dense) or BM25 (lexical)."})
+    score: float = field(metadata={"help": "Higher is better: RRF score (hybrid), cosine similarity (dense), BM25 (lexical), "
+                                           "or the question's mean log-likelihood given the chunk (reranked)."})
     source: str = field(metadata={"help": "The document the chunk came from (absolute path when ingested from a file)."})
     metadata: dict[str, Any] = field(default_factory=dict, metadata={"help": "kind, article, title, chunk_id, ..."})
 
@@ -18,8 +23,36 @@ class Hit:
         return self.metadata.get("article") or None
 
     @property
+    def unit(self) -> tuple[str, ...]:
+        return unit_key(self.metadata)
+
+    @property
     def citation(self) -> dict[str, Any]:
         return {"source": self.source, "article": self.article, "title": self.metadata.get("title")}
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "score": self.score, "source": self.source, "metadata": dict(self.metadata)}
+
+
+def unit_key(metadata: dict[str, Any]) -> tuple[str, ...]:
+    """The citable unit a chunk belongs to: every part of one article (recital, section) shares it;
+    a chunk outside any unit (kind "text") is a unit of its own."""
+    kind = str(metadata.get("kind", "text"))
+    if kind == "text":
+        return ("chunk", str(metadata.get("chunk_id", "")))
+    number = metadata.get(kind) or ""  # the article / recital / section number, when the heading has one
+    return (str(metadata.get("source", "")), kind, str(number), "" if number else str(metadata.get("title", "")),
+            str(metadata.get("context", "")))
+
+
+def distinct_units(hits: list[Hit], k: int) -> list[Hit]:
+    """The first k hits of distinct units, in rank order (the best chunk stands for its unit)."""
+    seen: set[tuple[str, ...]] = set()
+    out: list[Hit] = []
+    for hit in hits:
+        if hit.unit not in seen:
+            seen.add(hit.unit)
+            out.append(hit)
+            if len(out) == k:
+                break
+    return out

@@ -3,7 +3,8 @@
 Chunk ids are content hashes, so a file's wanted ids are known before any embedding: unchanged files
 write nothing, changed files embed only their new chunks and drop the stale ones, and a run killed
 mid-way is finished by the next run (upserts are idempotent; the BM25 index is rebuilt from Chroma
-whenever its id digest disagrees). One writer at a time (store.write_lock).
+whenever its id digest disagrees). One writer at a time (store.write_lock). reembed_store rebuilds every
+vector with the configured embedder (after `skillstack train embedder`, or to switch models).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from skillstack.errors import DocumentError, StoreError
 from skillstack.settings import Settings
 from . import store
 from .chunking import DEFAULT_MAX_CHARS, Chunk, chunk_text
-from .embeddings import Embedder, embedding_model_name, get_embedder
+from .embeddings import Embedder, EmbedderIdentity, embedder_identity, get_embedder
 from .lexical import current_index
 from .loaders import is_supported, load_document
 
@@ -81,7 +82,7 @@ def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True
     files = expand_paths([Path(p) for p in paths], report)
     prepared = _prepare(files, report, max_chars, progress)
     with store.write_lock(settings):
-        collection = store.open_collection(settings, create=True, embedding_model=embedding_model_name(settings))
+        collection = store.open_collection(settings, create=True, embedder=embedder_identity(settings))
         plan: list[Chunk] = []
         stale: list[str] = []
         for source, chunks in prepared.items():
@@ -112,6 +113,31 @@ def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True
         index = current_index(settings, collection, rebuild=bool(plan or stale), save=True)
         report.total_chunks = len(index.ids)
     return report
+
+
+def reembed_store(settings: Settings, *, progress: bool = True, batch_size: int = DEFAULT_BATCH) -> int:
+    """Re-embed every chunk with the configured embedder and record it on the store; returns the chunk count.
+
+    The store is first marked as being re-embedded, so a run killed half-way leaves a store that every
+    reader refuses (half its vectors are of each model) until `skillstack reembed` runs again."""
+    from tqdm import tqdm
+
+    identity = embedder_identity(settings)
+    with store.write_lock(settings):
+        collection = store.open_collection(settings, create=False)
+        store.record_built_by(collection, EmbedderIdentity(name=f"{identity.name} (re-embedding unfinished)",
+                                                           fingerprint=""))
+        everything = store.read_all(collection)
+        embedder = get_embedder(settings)
+        rows = list(zip(everything["ids"], everything["documents"], everything["metadatas"]))
+        with tqdm(total=len(rows), desc="re-embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:
+            for start in range(0, len(rows), batch_size):
+                batch = rows[start:start + batch_size]
+                vectors = embedder.embed([text or "" for _, text, _ in batch], batch_size=batch_size)
+                collection.update(ids=[i for i, _, _ in batch], embeddings=vectors.tolist())
+                bar.update(len(batch))
+        store.record_built_by(collection, identity)
+    return len(rows)
 
 
 def remove_source(settings: Settings, path: Path) -> int:

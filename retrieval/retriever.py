@@ -1,7 +1,8 @@
 """Search over the store: dense (Chroma), lexical (BM25) or both fused by RRF; also a LangChain retriever.
 
 Opening a Retriever reads the store once (Chroma collection + BM25 index, rebuilt in memory if it lags
-Chroma); the embedder is built on first dense query. Writing lives in ingest.py.
+Chroma); the embedder is built on first dense query. Search returns distinct citable units (hits.py),
+optionally reranked by the base model's query likelihood (rerank.py). Writing lives in ingest.py.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from typing import Any
 from skillstack.errors import InputError
 from skillstack.settings import Settings
 from . import store
-from .embeddings import Embedder, embedding_model_name, get_embedder
+from .embeddings import Embedder, embedder_identity, get_embedder
 from .fusion import reciprocal_rank_fusion
-from .hits import Hit
+from .hits import Hit, distinct_units
 from .lexical import LexicalIndex, current_index
 
 MODES = ("hybrid", "dense", "lexical")
@@ -25,13 +26,15 @@ HYBRID_RRF_K = 10
 MAX_K = 1000
 
 
-def validate_query(query: str, k: int, mode: str = "hybrid") -> None:
+def validate_query(query: str, k: int, mode: str = "hybrid", rerank: int = 0) -> None:
     if not isinstance(query, str) or not query.strip():
         raise InputError("the query is empty; pass some text to search for")
     if k < 1 or k > MAX_K:
         raise InputError(f"-k must be between 1 and {MAX_K}, got {k}")
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if rerank < 0 or rerank > MAX_K:
+        raise InputError(f"--rerank must be between 0 (off) and {MAX_K}, got {rerank}")
 
 
 class Retriever:
@@ -39,7 +42,7 @@ class Retriever:
 
     def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self._collection = store.open_collection(settings, create=False, embedding_model=embedding_model_name(settings))
+        self._collection = store.open_collection(settings, create=False, embedder=embedder_identity(settings))
         self._embedder = embedder
         self._lexical: LexicalIndex | None = None
 
@@ -69,19 +72,34 @@ class Retriever:
         # Cosine space: distance = 1 - similarity.
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
 
-    def search(self, query: str, k: int = 5, *, where: dict | None = None, mode: str = "hybrid") -> list[Hit]:
-        """The k best chunks for the query, each with its citation in metadata (article, title, source)."""
-        validate_query(query, k, mode)
-        depth = max(4 * k, 30)  # fusion needs more candidates than it returns
+    def search(self, query: str, k: int = 5, *, where: dict | None = None, mode: str = "hybrid",
+               rerank: int | None = None) -> list[Hit]:
+        """The k best distinct units (article, recital, section) for the query, each by its best chunk, with its
+        citation in metadata. rerank: rerank the top N units by query likelihood (None: settings.rerank_top_n)."""
+        top_n = self.settings.rerank_top_n if rerank is None else rerank
+        validate_query(query, k, mode, top_n)
+        wanted = max(k, top_n)
+        depth = max(4 * wanted, 30)  # several chunks per unit, and fusion needs more candidates than it returns
+        while True:
+            ranked = self._ranked(query, depth, where, mode)
+            hits = distinct_units(self._hits(ranked), wanted)
+            if len(hits) == wanted or len(ranked) < depth:  # enough units, or nothing more to find
+                break
+            depth *= 4
+        if top_n > 1:
+            from .rerank import rerank as rerank_hits
+
+            hits = rerank_hits(self.settings, query, hits[:top_n]) + hits[top_n:]
+        return hits[:k]
+
+    def _ranked(self, query: str, depth: int, where: Mapping[str, Any] | None, mode: str) -> list[tuple[str, float]]:
         if mode == "dense":
-            ranked = self._dense(query, k, where)
-        elif mode == "lexical":
-            ranked = self.lexical.search(query, k, where=where)
-        else:
-            dense = self._dense(query, depth, where)
-            lexical = self.lexical.search(query, depth, where=where)
-            ranked = reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]], k=HYBRID_RRF_K)[:k]
-        return self._hits(ranked)
+            return self._dense(query, depth, where)
+        if mode == "lexical":
+            return self.lexical.search(query, depth, where=where)
+        dense = self._dense(query, depth, where)
+        lexical = self.lexical.search(query, depth, where=where)
+        return reciprocal_rank_fusion([[i for i, _ in dense], [i for i, _ in lexical]], k=HYBRID_RRF_K)[:depth]
 
     def _hits(self, ranked: list[tuple[str, float]]) -> list[Hit]:
         if not ranked:

@@ -1,7 +1,8 @@
 """The Chroma side of the store: client, collection, and the one-writer lock (no search, no BM25).
 
 Embedded mode keeps Chroma under settings.store_dir/chroma (PersistentClient); setting chroma_host uses
-an HttpClient instead. Chroma is not process-safe, so every writer holds store_dir/write.lock, whose
+an HttpClient instead. The collection records which embedder built it (name + weights
+fingerprint); a store built by another is refused, never silently mixed. Chroma is not process-safe, so every writer holds store_dir/write.lock, whose
 companion file names the holder's PID for the error the second writer sees.
 """
 
@@ -14,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from skillstack.errors import StoreError
 from skillstack.settings import Settings
+from .embeddings import EmbedderIdentity
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
 EMBEDDING_KEY = "skillstack_embedding_model"
+FINGERPRINT_KEY = "skillstack_embedding_fingerprint"
 
 
 def chroma_dir(settings: Settings):
@@ -46,27 +49,50 @@ def open_client(settings: Settings) -> ClientAPI:
     return chromadb.PersistentClient(path=str(chroma_dir(settings)), settings=chroma_settings)
 
 
-def open_collection(settings: Settings, *, create: bool, embedding_model: str = "") -> Collection:
-    """The documents collection; StoreError when it does not exist and create is False."""
+def open_collection(settings: Settings, *, create: bool, embedder: EmbedderIdentity | None = None) -> Collection:
+    """The documents collection; StoreError when it does not exist and create is False, or (given the
+    configured embedder) when another embedder built it."""
     if not create and not store_exists(settings):
         raise StoreError(f"no knowledge store at {settings.store_dir}; run `skillstack ingest PATH` first "
                          "(or pass --home pointing at an existing one)")
     client = open_client(settings)
     if create:
-        collection = client.get_or_create_collection(
-            settings.collection, embedding_function=None,
-            metadata={"hnsw:space": "cosine", EMBEDDING_KEY: embedding_model})
+        if embedder is None:
+            raise ValueError("creating a collection needs the embedder that will fill it")
+        collection = client.get_or_create_collection(settings.collection, embedding_function=None,
+                                                     metadata={"hnsw:space": "cosine", **built_by(embedder)})
     else:
         try:
             collection = client.get_collection(settings.collection, embedding_function=None)
         except Exception as exc:  # chromadb raises NotFoundError (or ValueError in older releases)
             raise StoreError(f"the store at {settings.store_dir} has no collection {settings.collection!r}; "
                              "run `skillstack ingest PATH` first") from exc
-    stored = (collection.metadata or {}).get(EMBEDDING_KEY)
-    if embedding_model and stored and stored != embedding_model:
-        raise StoreError(f"collection {settings.collection!r} was built with embedding model {stored!r}, "
-                         f"not {embedding_model!r}; use another --home/collection or the same embedding model")
+    check_built_by(settings, collection, embedder)
     return collection
+
+
+def built_by(embedder: EmbedderIdentity) -> dict[str, Any]:
+    """The collection metadata recording what built the store."""
+    return {EMBEDDING_KEY: embedder.name, FINGERPRINT_KEY: embedder.fingerprint}
+
+
+def check_built_by(settings: Settings, collection: Collection, embedder: EmbedderIdentity | None) -> None:
+    if embedder is None:
+        return
+    recorded = collection.metadata or {}
+    stored = EmbedderIdentity(name=str(recorded.get(EMBEDDING_KEY, "")),
+                              # a store from before fingerprints were recorded is trusted by name
+                              fingerprint=str(recorded.get(FINGERPRINT_KEY, embedder.fingerprint)))
+    if stored != embedder:
+        raise StoreError(f"the store at {settings.store_dir} was built with embedder {stored}, but embedding_model "
+                         f"is {embedder}; set embedding_model back, or run `skillstack reembed` to rebuild the "
+                         "store's vectors with the configured one")
+
+
+def record_built_by(collection: Collection, embedder: EmbedderIdentity) -> None:
+    """After a re-embed: the collection now records the new embedder (its other metadata kept)."""
+    metadata = {key: value for key, value in (collection.metadata or {}).items() if not key.startswith("hnsw:")}
+    collection.modify(metadata={**metadata, **built_by(embedder)})
 
 
 def read_all(collection: Collection, *, batch: int = 5000) -> dict[str, list[Any]]:

