@@ -20,7 +20,8 @@ app.add_typer(skills_app)
 
 
 def _human_list(data: dict[str, Any]) -> str:
-    lines = [f"{s['name']:<28} {s['kind']:<10} {s['backend']:<18} {s['description']}" for s in data["skills"]]
+    lines = [f"{s['name']:<28} {s['kind']:<10} {s['backend']:<18} {s['description']}{_override_mark(s)}"
+             for s in data["skills"]]
     if not lines:
         lines.append("no skills found (drop skill folders into $SKILLSTACK_HOME/skills)")
     for rejected in data["rejected"]:
@@ -28,9 +29,17 @@ def _human_list(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _override_mark(skill: dict[str, Any]) -> str:
+    """" [overrides bundled]": a folder that shadows another of the same name says so in the listing."""
+    sources = sorted({shadowed["source"] for shadowed in skill.get("overrides", [])})
+    return f"  [overrides {', '.join(sources)}]" if sources else ""
+
+
 def _human_skill(data: dict[str, Any]) -> str:
     keys = ("name", "kind", "backend", "output", "base_model", "model", "path", "source", "description", "promoted")
     lines = [f"{key:<12} {data[key]}" for key in keys if data.get(key) not in (None, "")]
+    lines += [f"overrides    {shadowed['source']} {shadowed['path']} (this {data['source']} folder won)"
+              for shadowed in data.get("overrides", [])]
     lines += [f"example      {example}" for example in data.get("routing_examples", [])]
     return "\n".join(lines)
 
