@@ -5,12 +5,13 @@ Models load once per invocation (batch mode included); heavy imports stay inside
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
+from .common import INPUT_OPTION, JSON_OPTION, emit, run_inputs, settings_from
 
 # `run` and `serve` are top-level commands; list, show and check form the `skills` group.
 app = typer.Typer()
@@ -93,14 +94,14 @@ def run(
     """Run one skill on TEXT (or every line of --input) and print its answer."""
     from skillstack.skills.runtime import chat_model
 
-    model = chat_model(settings_from(ctx), skill, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                       stop=stop or None, system_prompt=system)
-    if input_file is not None:
-        messages = model.batch(read_batch(input_file))
-        emit_batch(_result(skill, message) for message in messages)
-        return
-    result = _result(skill, model.invoke(require_text(text, "text")))
-    emit(result, as_json, lambda d: d["output"])
+    def answer(texts: list[str]) -> Iterator[Any]:
+        # Built only once the inputs are known good: a local skill loads the base model here.
+        model = chat_model(settings_from(ctx), skill, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+                           stop=stop or None, system_prompt=system)
+        for message in model.batch(texts, return_exceptions=True):  # one failing item fails only its line
+            yield message if isinstance(message, BaseException) else _result(skill, message)
+
+    run_inputs(text, input_file, "text", answer, as_json=as_json, human=lambda d: d["output"])
 
 
 @app.command("serve")
