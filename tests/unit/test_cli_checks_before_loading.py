@@ -63,3 +63,13 @@ def test_an_unreadable_input_file_fails_before_any_model_loads(poisoned: dict[st
     for path in (tmp_path / "missing.jsonl", tmp_path / "latin1.jsonl", tmp_path):
         done = _run(poisoned, "run", "base", "--input", str(path))
         assert done.returncode == 2 and str(path) in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_a_batch_line_may_hold_unicode_line_separators_and_crlf(tmp_path: Path) -> None:
+    from skillstack.cli.common import read_batch
+
+    batch = tmp_path / "in.jsonl"
+    batch.write_text('{"text": "one\u2028two\x0cthree"}\r\n\r\n{"text": "four"}\r\n', encoding="utf-8")
+    lines = read_batch(batch)
+    assert [(line.number, line.text, line.error) for line in lines] == [(1, "one\u2028two\x0cthree", None),
+                                                                        (3, "four", None)]
