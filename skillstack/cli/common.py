@@ -59,7 +59,7 @@ def read_batch(path: Path) -> list[BatchLine]:
     stderr at once, before any model loads. An unreadable file is an InputError.
     """
     try:
-        # split("\n"), not splitlines(): a JSON string may hold U+2028 or a form feed, which are no line ends here.
+        # split("\n"), not splitlines(): a JSON string may hold U+2028 or U+0085, which are no line ends here.
         lines = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8-sig").split("\n")]
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file; --input takes a JSONL file") from exc

@@ -69,7 +69,7 @@ def test_a_batch_line_may_hold_unicode_line_separators_and_crlf(tmp_path: Path) 
     from skillstack.cli.common import read_batch
 
     batch = tmp_path / "in.jsonl"
-    batch.write_text('{"text": "one\u2028two\x0cthree"}\r\n\r\n{"text": "four"}\r\n', encoding="utf-8")
+    batch.write_text('{"text": "one\u2028two\x85three"}\r\n\r\n{"text": "four"}\r\n', encoding="utf-8")
     lines = read_batch(batch)
-    assert [(line.number, line.text, line.error) for line in lines] == [(1, "one\u2028two\x0cthree", None),
+    assert [(line.number, line.text, line.error) for line in lines] == [(1, "one\u2028two\x85three", None),
                                                                         (3, "four", None)]
