@@ -119,7 +119,7 @@ def run_inputs(text: str | None, input_file: Path | None, what: str, answer: Cal
     output line, a result or error_object(), in input order; exit code BATCH_FAILED_EXIT_CODE if any failed.
     """
     if input_file is None:
-        result = next(iter(answer([require_text(text, what)])))
+        [result] = list(answer([require_text(text, what)]))  # run to its end: answer()'s resources close
         if isinstance(result, BaseException):
             raise result
         emit(result, as_json, human)
@@ -129,12 +129,15 @@ def run_inputs(text: str | None, input_file: Path | None, what: str, answer: Cal
     # Lazy: a generator answer() loads its model only when the first good line needs it.
     results = iter(answer(texts)) if texts else iter(())
     failed = 0
-    for line in lines:
-        result = line.error if line.error is not None else next(results)
-        if isinstance(result, BaseException):
-            failed += 1
-            result = error_object(result, line.number)
-        emit(result, as_json=True)
+    try:
+        for line in lines:
+            result = line.error if line.error is not None else next(results)
+            if isinstance(result, BaseException):
+                failed += 1
+                result = error_object(result, line.number)
+            emit(result, as_json=True)
+    finally:
+        getattr(results, "close", lambda: None)()  # a generator answer() closes what it opened (a session store)
     if failed:
         print(f"error: {failed} of {len(lines)} input lines failed (see their \"error\" objects)", file=sys.stderr)
         raise typer.Exit(BATCH_FAILED_EXIT_CODE)
