@@ -23,7 +23,7 @@ from crash_writer import EVAL_ROWS, PAYLOAD_BYTES, current_version
 pytestmark = pytest.mark.slow
 
 VICTIM = Path(__file__).with_name("crash_writer.py")
-KILLS = 4
+KILLS = 3
 
 
 def _kill_at_random(mode: str, folder: Path, rng: random.Random) -> None:
