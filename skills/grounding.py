@@ -21,8 +21,10 @@ from skillstack.agents.lawyer.citations import normalise_article
 
 _OPENERS = {'"': '"', "“": "”", "«": "»"}
 _KEYWORDS = ("article", "artículo", "art.")
-_BRACKET_ONLY_KEYWORD = "art"  # "[Art 5]" is a citation block, bare "Art 5" is not one for the gate
-_PREFIXES = frozenset(k[:n] for k in (*_KEYWORDS, _BRACKET_ONLY_KEYWORD) for n in range(1, len(k) + 1))
+# "Art" without its dot: the gate's regex (art\.?) reads "Art 5" and even "Art5" as citing Article 5, in a
+# bracket block or in running text, so it is a keyword once a space or a digit follows it.
+_UNDOTTED_KEYWORD = "art"
+_PREFIXES = frozenset(k[:n] for k in (*_KEYWORDS, _UNDOTTED_KEYWORD) for n in range(1, len(k) + 1))
 # Between two numbers: the gate's regex accepts one of these; a bracket block also allows ", and" and a keyword.
 _SEPARATORS = (",", "and", "or", "&", "y")
 _BRACKET_SEPARATORS = tuple(s + k for s in (",", "and", "or", "&", ",and", ",or")
@@ -194,8 +196,9 @@ class GroundingMachine:
                 return _moved(cite, char, mode="keyword", text="", plural=word != "art.")
             if word in _PREFIXES:
                 return _moved(cite, char, text=word)
-            if cite.text == _BRACKET_ONLY_KEYWORD and cite.bracket and char.isspace():
-                return _moved(cite, char, mode="keyword", text="", plural=False)
+            if cite.text == _UNDOTTED_KEYWORD and (char.isspace() or char.isdecimal()):
+                keyword = replace(cite, mode="keyword", text="", plural=False)
+                return _moved(keyword, char) if char.isspace() else self._number_start(keyword, char, in_quote)
             return self._abandon(cite, char, in_quote)
         if mode == "keyword":
             if char.isspace() or (lower == "s" and cite.plural):

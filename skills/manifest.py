@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from skillstack.coerce import coerce_field
+from skillstack.coerce import coerce_field, shown_value
 from skillstack.errors import SkillError
 from skillstack.io import atomic_write_text
 from skillstack.skills.backends.registry import backend_types
@@ -28,6 +28,15 @@ OUTPUTS = ("text", "json")
 MIN_LABELS, MAX_LABELS, MAX_LABEL_CHARS = 2, 100, 64
 # "base" names the bare base model in every API, so no skill may take it.
 RESERVED_NAMES = frozenset({"base"})
+# Bounds on every string and list (a dropped-in folder is untrusted input, printed by `skills list`):
+# generous for real skills, small enough that no field can flood a listing, a prompt or a router.
+MAX_NAME = 64
+MAX_TEXT = 4_000           # description, each routing example
+MAX_PROMPT = 32_000        # system prompt
+MAX_REFERENCE = 2_000      # base model id, model id, base_url, schema file name
+MAX_EXAMPLES = 200         # routing examples
+MAX_STOPS, MAX_STOP = 16, 200
+MAX_PROVENANCE = 1_000_000  # provenance table, as JSON characters
 
 
 @dataclass(kw_only=True)
@@ -35,26 +44,36 @@ class GenerationDefaults:
     temperature: float = field(default=0.0, metadata={"help": "Sampling temperature; 0 means greedy decoding.", "minimum": 0})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass (used when temperature > 0).", "minimum": 0})
     max_tokens: int = field(default=256, metadata={"help": "Most new tokens generated per answer.", "minimum": 1})
-    stop: list[str] = field(default_factory=list, metadata={"help": "Strings that end the answer (not included)."})
+    stop: list[str] = field(default_factory=list, metadata={"help": "Strings that end the answer (not included).",
+                                                            "max_length": MAX_STOPS, "max_item_length": MAX_STOP})
 
 
 @dataclass(kw_only=True)
 class SkillManifest:
     version: int = field(default=SKILL_FORMAT_VERSION, metadata={"help": "Manifest format version.", "minimum": 1})
-    name: str = field(metadata={"help": "Skill name, ^[a-z0-9][a-z0-9._:-]*$; the folder's name by convention."})
-    description: str = field(default="", metadata={"help": "What the skill does, one or two sentences (shown to routers)."})
+    name: str = field(metadata={"help": "Skill name, ^[a-z0-9][a-z0-9._:-]*$; the folder's name by convention.",
+                                "max_length": MAX_NAME})
+    description: str = field(default="", metadata={"help": "What the skill does, one or two sentences (shown to routers).",
+                                                   "max_length": MAX_TEXT})
     kind: str = field(default="other", metadata={"help": "tone | format | reasoning | classify | other."})
     backend: str = field(default="peft", metadata={"help": "peft (local LoRA adapter) | openai (ft: model) | openai-compatible (base_url + model)."})
-    base_model: str = field(default="", metadata={"help": "Identity of the base model the adapter was trained on."})
-    routing_examples: list[str] = field(default_factory=list, metadata={"help": "Sample tasks the router may learn from."})
-    system_prompt: str = field(default="", metadata={"help": "System prompt the skill was trained with."})
+    base_model: str = field(default="", metadata={"help": "Identity of the base model the adapter was trained on.",
+                                                  "max_length": MAX_REFERENCE})
+    routing_examples: list[str] = field(default_factory=list, metadata={
+        "help": "Sample tasks the router may learn from.", "max_length": MAX_EXAMPLES, "max_item_length": MAX_TEXT})
+    system_prompt: str = field(default="", metadata={"help": "System prompt the skill was trained with.",
+                                                     "max_length": MAX_PROMPT})
     generation: GenerationDefaults = field(default_factory=GenerationDefaults, metadata={"help": "Generation defaults."})
     output: str = field(default="text", metadata={"help": "text | json."})
-    schema: str | None = field(default=None, metadata={"help": "JSON Schema file inside the folder (json skills)."})
+    schema: str | None = field(default=None, metadata={"help": "JSON Schema file inside the folder (json skills).",
+                                                       "max_length": MAX_REFERENCE})
     labels: list[str] = field(default_factory=list, metadata={"help": "classify skills: the labels an answer must be "
-                                                                      "exactly one of (decoding is constrained to them)."})
-    model: str | None = field(default=None, metadata={"help": "ft: model id (openai) or served model name (openai-compatible)."})
-    base_url: str | None = field(default=None, metadata={"help": "Server URL for openai-compatible skills."})
+                                                                      "exactly one of (decoding is constrained to them).",
+                                                             "max_length": MAX_LABELS, "max_item_length": MAX_LABEL_CHARS})
+    model: str | None = field(default=None, metadata={"help": "ft: model id (openai) or served model name (openai-compatible).",
+                                                      "max_length": MAX_REFERENCE})
+    base_url: str | None = field(default=None, metadata={"help": "Server URL for openai-compatible skills.",
+                                                         "max_length": MAX_REFERENCE})
     provenance: dict[str, Any] = field(default_factory=dict, metadata={"help": "Dataset hash, training config, metrics, eval scores, promoted."})
 
 
@@ -69,7 +88,7 @@ def _field(cls: type, source: Path, key: str, value: Any, *, prefix: str = "") -
 
 def _check_choice(source: Path, key: str, value: Any, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        raise _fail(source, key, f"must be one of {', '.join(choices)}, got {value!r}")
+        raise _fail(source, key, f"must be one of {', '.join(choices)}, got {shown_value(value)}")
     return value
 
 
@@ -113,7 +132,7 @@ def parse_manifest(data: dict[str, Any], source: Path) -> SkillManifest:
         raise SkillError(f"{source}: a manifest must be a table/object")
     known = {f.name for f in fields(SkillManifest)}
     for key in sorted(set(data) - known):
-        warnings.warn(f"{source}: unknown key '{key}' ignored (newer skillstack?)", stacklevel=2)
+        warnings.warn(f"{source}: unknown key {shown_value(key)} ignored (newer skillstack?)", stacklevel=2)
     version = _field(SkillManifest, source, "version", data.get("version"))
     if version > SKILL_FORMAT_VERSION:
         warnings.warn(f"{source}: manifest version {version} is newer than {SKILL_FORMAT_VERSION}; "
@@ -137,6 +156,9 @@ def parse_manifest(data: dict[str, Any], source: Path) -> SkillManifest:
     check_labels(source, manifest.kind, manifest.labels)
     if manifest.kind == "classify" and manifest.output != "text":
         raise _fail(source, "output", "must be \"text\" for kind \"classify\" (the answer is one label)")
+    provenance_size = len(json.dumps(manifest.provenance, default=str))
+    if provenance_size > MAX_PROVENANCE:
+        raise _fail(source, "provenance", f"is {provenance_size} characters as JSON; the limit is {MAX_PROVENANCE}")
     if manifest.output == "json" and not manifest.schema:
         raise _fail(source, "schema", "is required when output = \"json\" (a JSON Schema file in the folder)")
     if manifest.backend == "peft" and not manifest.base_model:

@@ -31,6 +31,9 @@ class Skill:
     path: Path
     manifest: SkillManifest
     source: str = "folder"
+    # Folders of the same name this one shadows (a later source: configured, plugin or bundled), so a
+    # dropped-in folder that takes over a trusted name is visible in `skills list` and `skills show`.
+    overrides: list[dict[str, str]] = field(default_factory=list)
 
     @cached_property
     def schema(self) -> dict[str, Any] | None:
@@ -43,7 +46,8 @@ class Skill:
         m = self.manifest
         return {"name": self.name, "kind": m.kind, "backend": m.backend, "path": str(self.path), "source": self.source,
                 "description": m.description, "output": m.output, "base_model": m.base_model, "model": m.model,
-                "routing_examples": m.routing_examples, "labels": m.labels, "promoted": m.provenance.get("promoted")}
+                "routing_examples": m.routing_examples, "labels": m.labels, "promoted": m.provenance.get("promoted"),
+                "overrides": list(self.overrides)}
 
 
 @dataclass(kw_only=True)
@@ -76,13 +80,13 @@ def inspect_skill(folder: Path, *, base_model: str, root: Path | None = None, so
         manifest = load_manifest(folder)
     for warning in caught:  # re-emit: unknown keys warn, and the caller decides how loud
         warnings.warn(str(warning.message), stacklevel=2)
-    check_skill_folder(folder, manifest)
-    skill = Skill(name=manifest.name, path=folder, manifest=manifest, source=source)
-    if manifest.schema:
-        skill.schema  # noqa: B018 - load now so a bad schema rejects the folder, not a later request
     if manifest.backend == "peft" and manifest.base_model != base_model:
         raise SkillError(f"{folder}: adapter trained for base model '{manifest.base_model}', but this runtime's base "
                          f"model is '{base_model}'; retrain the skill or set base_model")
+    check_skill_folder(folder, manifest, base_model=base_model)
+    skill = Skill(name=manifest.name, path=folder, manifest=manifest, source=source)
+    if manifest.schema:
+        skill.schema  # noqa: B018 - load now so a bad schema rejects the folder, not a later request
     return skill
 
 
@@ -101,8 +105,10 @@ def register_skill(discovery: Discovery, folder: Path, *, base_model: str, root:
         return None
     if skill.name in discovery.skills:
         first = discovery.skills[skill.name]
+        first.overrides.append({"source": skill.source, "path": str(folder)})
         discovery.rejected.append(Rejected(path=str(folder), name=skill.name,
-                                           reason=f"duplicate skill name '{skill.name}', already provided by {first.path}"))
+                                           reason=f"duplicate skill name '{skill.name}', overridden by the "
+                                                  f"{first.source} folder {first.path}"))
         return None
     discovery.skills[skill.name] = skill
     return skill

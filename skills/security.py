@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from skillstack.coerce import shown_value
 from skillstack.errors import SkillError
 from .manifest import SkillManifest
 
@@ -74,7 +75,12 @@ def check_safetensors(path: Path) -> None:
             raise SkillError(f"{path}: tensor {key!r} lies outside the file (truncated or corrupt)")
 
 
-def check_adapter_config(path: Path) -> None:
+def check_adapter_config(path: Path, *, base_model: str | None = None) -> None:
+    """PEFT's adapter config: a LoRA config object, and (when base_model is given) trained on that base.
+
+    The manifest's base_model is only the folder's claim; adapter_config.json is what PEFT wrote at
+    training time, so a folder whose two disagree with the runtime is refused here, naming both models.
+    """
     try:
         config = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -83,10 +89,14 @@ def check_adapter_config(path: Path) -> None:
         raise SkillError(f"{path}: must be a JSON object (PEFT's adapter config)")
     if config.get("peft_type", "LORA") != "LORA":
         raise SkillError(f"{path}: peft_type {config.get('peft_type')!r} is not supported; skills are LoRA adapters")
+    trained_on = config.get("base_model_name_or_path")
+    if base_model and trained_on and str(trained_on).rstrip("/") != base_model.rstrip("/"):
+        raise SkillError(f"{path}: adapter trained for base model {shown_value(trained_on)} (base_model_name_or_path), "
+                         f"but this runtime's base model is '{base_model}'; retrain the skill or set base_model")
 
 
-def check_skill_folder(folder: Path, manifest: SkillManifest) -> None:
-    """All file-level checks for one skill folder; SkillError names the offending file."""
+def check_skill_folder(folder: Path, manifest: SkillManifest, *, base_model: str | None = None) -> None:
+    """All file-level checks for one skill folder (base_model: the runtime's); SkillError names the offending file."""
     check_files(folder)
     if manifest.schema:
         resolve_inside(folder, manifest.schema, "schema file")
@@ -98,5 +108,5 @@ def check_skill_folder(folder: Path, manifest: SkillManifest) -> None:
         path = resolve_inside(folder, required, "adapter file")
         if not path.is_file():
             raise SkillError(f"{folder}: {required} is missing; a peft skill holds PEFT's save_pretrained output")
-    check_adapter_config(folder / ADAPTER_CONFIG)
+    check_adapter_config(folder / ADAPTER_CONFIG, base_model=base_model)
     check_safetensors(folder / ADAPTER_WEIGHTS)

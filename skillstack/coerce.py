@@ -1,7 +1,8 @@
 """One typed coercion helper: a raw value (TOML, JSON, environment, CLI flag) into a dataclass field's declared type.
 
 Holds `coerce` (a value against a type hint) and `coerce_field` (against a dataclass field, honouring a
-"minimum" in its metadata); errors name the origin and the field. Used by settings, training configs,
+"minimum", "max_length" and "max_item_length" in its metadata); errors name the origin and the field, and
+quote at most a short prefix of a bad value (a 10 MB string is never echoed whole). Used by settings, training configs,
 skill manifests and grader specs. Not here: which keys are allowed, or rules across fields.
 
 Types understood: bool, int, float, str, Path, Literal[...], Optional/Union, list[X], tuple[X, ...], dict.
@@ -22,6 +23,7 @@ from typing import Any, Literal, Union
 
 from skillstack.errors import ConfigError, SkillstackError
 
+SHOWN_CHARACTERS = 80  # how much of a refused value an error message quotes
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 
@@ -109,13 +111,19 @@ def _convert(raw: Any, hint: Any, from_text: bool) -> Any:
     raise _Mismatch
 
 
+def shown_value(raw: Any) -> str:
+    """repr(raw) for an error message, cut to SHOWN_CHARACTERS (hostile input can be megabytes)."""
+    text = repr(raw)
+    return text if len(text) <= SHOWN_CHARACTERS else f"{text[:SHOWN_CHARACTERS]}... ({len(text)} characters)"
+
+
 def coerce(raw: Any, hint: Any, *, name: str, origin: str, label: str = "setting", from_text: bool = False,
            error: type[SkillstackError] = ConfigError) -> Any:
     """`raw` as type `hint`; `error` "<origin>: <label> '<name>' must be <type>, got <raw>" when it cannot be."""
     try:
         return _convert(raw, hint, from_text)
     except _Mismatch:
-        raise error(f"{origin}: {label} '{name}' must be {type_name(hint)}, got {raw!r}") from None
+        raise error(f"{origin}: {label} '{name}' must be {type_name(hint)}, got {shown_value(raw)}") from None
 
 
 @functools.cache
@@ -126,16 +134,33 @@ def field_types(cls: type) -> dict[str, Any]:
 
 def coerce_field(cls: type, name: str, raw: Any, *, origin: str, label: str = "setting", from_text: bool = False,
                  error: type[SkillstackError] = ConfigError, shown: str | None = None) -> Any:
-    """`raw` as dataclass `cls`'s field `name`; a number under the field's metadata "minimum" is refused too.
+    """`raw` as dataclass `cls`'s field `name`, within the bounds its metadata declares.
 
-    `shown` is the name errors use when it differs from the field's (a nested table's "generation.top_p").
+    "minimum" bounds a number; "max_length" a string's characters or a list's items; "max_item_length"
+    each string of a list. `shown` is the name errors use when it differs from the field's (a nested
+    table's "generation.top_p").
     """
     shown = shown or name
     value = coerce(raw, field_types(cls)[name], name=shown, origin=origin, label=label, from_text=from_text, error=error)
-    minimum = next(f.metadata.get("minimum") for f in fields(cls) if f.name == name)
+    metadata = next(f.metadata for f in fields(cls) if f.name == name)
+    minimum = metadata.get("minimum")
     if minimum is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value < minimum:
-        raise error(f"{origin}: {label} '{shown}' must be at least {minimum}, got {raw!r}")
+        raise error(f"{origin}: {label} '{shown}' must be at least {minimum}, got {shown_value(raw)}")
+    _check_length(value, metadata, where=f"{origin}: {label}", name=shown, error=error)
     return value
 
 
-__all__ = ["coerce", "coerce_field", "field_types", "type_name"]
+def _check_length(value: Any, metadata: Any, *, where: str, name: str, error: type[SkillstackError]) -> None:
+    """Refuse a string or list over its field's limits, saying how long it is, never what it holds."""
+    limit = metadata.get("max_length")
+    if limit is not None and isinstance(value, (str, list, tuple)) and len(value) > limit:
+        unit = "characters" if isinstance(value, str) else "items"
+        raise error(f"{where} '{name}' is {len(value)} {unit} long; the limit is {limit}")
+    item_limit = metadata.get("max_item_length")
+    if item_limit is not None and isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            if isinstance(item, str) and len(item) > item_limit:
+                raise error(f"{where} '{name}[{index}]' is {len(item)} characters long; the limit is {item_limit}")
+
+
+__all__ = ["coerce", "coerce_field", "field_types", "shown_value", "type_name"]

@@ -7,9 +7,12 @@ Not here: what is written (manifests, cards, indexes own their formats).
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import shutil
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,11 +82,12 @@ def atomic_folder(folder: Path, *, keep_existing: bool = False) -> Iterator[Path
 
 
 def replace_folder(new: Path, folder: Path, *, keep_existing: bool = False) -> None:
-    """Put the complete folder `new` in place of `folder` with renames only; the old one is deleted afterwards.
+    """Put the complete folder `new` in place of `folder`; the old one is deleted afterwards.
 
-    The swap is two renames (folder -> old, new -> folder): between them the folder is briefly absent,
-    never half-written; readers that must never see it absent retry once. With keep_existing an existing
-    folder wins and `new` is deleted.
+    On Linux the two are exchanged in one atomic rename (renameat2 RENAME_EXCHANGE): a reader, or a process
+    killed at any instant, finds the old folder or the new one there, never nothing. Elsewhere (or on a file
+    system without the exchange) it is two renames, folder -> old and new -> folder, with the folder briefly
+    absent in between. With keep_existing an existing folder wins and `new` is deleted.
     """
     if not folder.exists():
         try:
@@ -96,6 +100,9 @@ def replace_folder(new: Path, folder: Path, *, keep_existing: bool = False) -> N
     if keep_existing:
         shutil.rmtree(new, ignore_errors=True)
         return
+    if _exchange(new, folder):
+        remove_folder(new)  # `new` now holds the previous version
+        return
     old = _sibling(folder, "old")
     folder.rename(old)
     try:
@@ -104,3 +111,34 @@ def replace_folder(new: Path, folder: Path, *, keep_existing: bool = False) -> N
         old.rename(folder)  # put the previous version back rather than leave nothing
         raise
     shutil.rmtree(old, ignore_errors=True)
+
+
+def remove_folder(folder: Path) -> None:
+    """Delete a folder as a unit: renamed to a hidden sibling first, so a kill mid-delete leaves it whole or gone
+    (at worst a hidden leftover that listings skip), never half-deleted under its own name."""
+    folder = Path(folder)
+    if not folder.exists():
+        return
+    doomed = _sibling(folder, "old")
+    folder.rename(doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux renameat2); False where the platform or file system cannot."""
+    if not sys.platform.startswith("linux"):
+        return False
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # glibc before 2.28, musl
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))

@@ -12,12 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skillstack.io import atomic_folder
+from skillstack.io import atomic_folder, remove_folder
 from skillstack.settings import Settings
 
 CHECKPOINT_PATTERN = re.compile(r"^checkpoint-(\d+)$")
@@ -81,7 +80,7 @@ def save_checkpoint(folder: Path, model: Any, optimizer: Any, scheduler: Any, st
                     "rng": torch.get_rng_state(), "loop": vars(state)}, tmp / "state.pt")
     steps = sorted(int(m.group(1)) for p in folder.glob("checkpoint-*") if (m := CHECKPOINT_PATTERN.match(p.name)))
     for old in steps[:-KEEP_CHECKPOINTS]:
-        shutil.rmtree(folder / f"checkpoint-{old}", ignore_errors=True)
+        remove_folder(folder / f"checkpoint-{old}")  # whole or gone, even if killed mid-delete
     return target
 
 

@@ -87,15 +87,21 @@ class Batcher:
                 ready.append(job)
             except Exception as exc:  # one bad skill fails its own request only
                 job.future.set_exception(exc)
-        if not ready:
-            return
+        if ready:
+            self._generate(ready)
+
+    def _generate(self, jobs: list[_Job]) -> None:
+        """One generate() for jobs; if it fails, each is served alone, so a bad request fails only its own future."""
         try:
-            results = self.engine.generate([job.request for job in ready])
+            results = self.engine.generate([job.request for job in jobs])
         except Exception as exc:
-            for job in ready:
-                job.future.set_exception(exc)
+            if len(jobs) == 1:
+                jobs[0].future.set_exception(exc)
+                return
+            for job in jobs:  # rare (a schema outlines cannot compile, say): find the culprit by serving each alone
+                self._generate([job])
             return
-        for job, result in zip(ready, results):
+        for job, result in zip(jobs, results, strict=True):
             job.future.set_result(result)
 
 

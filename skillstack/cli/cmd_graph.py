@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
@@ -17,7 +18,7 @@ import typer
 from skillstack.demo import demo_path
 from skillstack.errors import InputError, SkillstackError
 from skillstack.messages import content_text
-from .common import INPUT_OPTION, JSON_OPTION, emit_results, read_inputs, settings_from
+from .common import INPUT_OPTION, JSON_OPTION, each_item, run_inputs, settings_from
 
 # Top-level commands (no group name): `skillstack ask`, not `skillstack graph ask`.
 app = typer.Typer()
@@ -63,8 +64,11 @@ def _stream_printer(out: Any) -> Any:
 
 
 def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bool, as_json: bool,
-              max_tokens: int | None) -> list[dict[str, Any]]:
-    """Compile the graph once and run every text through it (a SQLite-checkpointed session with --thread)."""
+              max_tokens: int | None) -> Iterator[Any]:
+    """Compile the graph once and run every text through it (a SQLite-checkpointed session with --thread).
+
+    Yields each text's result, or the exception it failed with (one failing task loses only its own line).
+    """
     import contextlib
 
     from skillstack.graphs.graph import compile_graph
@@ -74,7 +78,7 @@ def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bo
         saver = stack.enter_context(sqlite_checkpointer(settings)) if thread else None
         graph = compile_graph(settings, checkpointer=saver, max_tokens=max_tokens)
         on_event = _stream_printer(sys.stderr if as_json else sys.stdout) if stream else None
-        return [run_task(graph, text, thread_id=thread, on_event=on_event).result() for text in texts]
+        yield from each_item(lambda text: run_task(graph, text, thread_id=thread, on_event=on_event).result(), texts)
 
 
 @app.command("route")
@@ -89,9 +93,12 @@ def route(
     from skillstack.agents.router import build_router
 
     settings = settings_from(ctx, router="llm" if llm else None)
-    texts = read_inputs(text, input_file, "task")
-    router = build_router(settings)
-    emit_results((router.route(t).to_dict() for t in texts), batch=bool(input_file), as_json=as_json, human=_human_route)
+
+    def answer(texts: list[str]) -> Iterator[Any]:
+        router = build_router(settings)
+        yield from each_item(lambda task: router.route(task).to_dict(), texts)
+
+    run_inputs(text, input_file, "task", answer, as_json=as_json, human=_human_route)
 
 
 @app.command("ask")
@@ -106,10 +113,9 @@ def ask(
 ) -> None:
     """Run the whole meta-agent graph: route, then RAG, a skill, or the hybrid lawyer flow."""
     settings = settings_from(ctx)
-    texts = read_inputs(text, input_file, "task")
-    results = _run_asks(settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file),
-                       max_tokens=max_tokens)
-    emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_answer)
+    run_inputs(text, input_file, "task", lambda texts: _run_asks(
+        settings, texts, thread=thread, stream=stream, as_json=as_json or bool(input_file), max_tokens=max_tokens),
+               as_json=as_json, human=_human_answer)
 
 
 @app.command("demo")

@@ -6,13 +6,14 @@ Heavy imports (Chroma, sentence-transformers) happen inside the commands.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from skillstack.errors import InputError
-from .common import INPUT_OPTION, JSON_OPTION, emit, emit_results, read_inputs, settings_from
+from .common import INPUT_OPTION, JSON_OPTION, each_item, emit, run_inputs, settings_from
 
 # Top-level commands (no group name): `skillstack ingest`, not `skillstack retrieval ingest`.
 app = typer.Typer()
@@ -114,13 +115,16 @@ def search(
     from skillstack.retrieval.filters import parse_filter_args
     from skillstack.retrieval.retriever import Retriever, validate_query
 
-    texts = read_inputs(query, input_file, "query")
     if k < 1:
         raise InputError(f"-k must be 1 or more, got {k}")
     settings = settings_from(ctx)
-    for text in texts:
-        validate_query(text, k, mode, settings.rerank_top_n if rerank is None else rerank)
+    # -k, --mode and --rerank hold for every line: checked before the store opens
+    validate_query("-", k, mode, settings.rerank_top_n if rerank is None else rerank)
     where = parse_filter_args(filters or [])
-    retriever = Retriever(settings)
-    results = ([hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode, rerank=rerank)] for text in texts)
-    emit_results(results, batch=bool(input_file), as_json=as_json, human=_human_hits)
+
+    def answer(texts: list[str]) -> Iterator[Any]:
+        retriever = Retriever(settings)
+        yield from each_item(lambda text: [hit.to_dict() for hit in retriever.search(text, k, where=where, mode=mode,
+                                                                                     rerank=rerank)], texts)
+
+    run_inputs(query, input_file, "query", answer, as_json=as_json, human=_human_hits)

@@ -5,12 +5,13 @@ Models load once per invocation (batch mode included); heavy imports stay inside
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from .common import INPUT_OPTION, JSON_OPTION, emit, emit_batch, read_batch, require_text, settings_from
+from .common import INPUT_OPTION, JSON_OPTION, emit, run_inputs, settings_from
 
 # `run` and `serve` are top-level commands; list, show and check form the `skills` group.
 app = typer.Typer()
@@ -20,7 +21,8 @@ app.add_typer(skills_app)
 
 
 def _human_list(data: dict[str, Any]) -> str:
-    lines = [f"{s['name']:<28} {s['kind']:<10} {s['backend']:<18} {s['description']}" for s in data["skills"]]
+    lines = [f"{s['name']:<28} {s['kind']:<10} {s['backend']:<18} {s['description']}{_override_mark(s)}"
+             for s in data["skills"]]
     if not lines:
         lines.append("no skills found (drop skill folders into $SKILLSTACK_HOME/skills)")
     for rejected in data["rejected"]:
@@ -28,11 +30,19 @@ def _human_list(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _override_mark(skill: dict[str, Any]) -> str:
+    """" [overrides bundled]": a folder that shadows another of the same name says so in the listing."""
+    sources = sorted({shadowed["source"] for shadowed in skill.get("overrides", [])})
+    return f"  [overrides {', '.join(sources)}]" if sources else ""
+
+
 def _human_skill(data: dict[str, Any]) -> str:
     keys = ("name", "kind", "backend", "output", "base_model", "model", "path", "source", "description", "promoted")
     lines = [f"{key:<12} {data[key]}" for key in keys if data.get(key) not in (None, "")]
     if data.get("labels"):
         lines.append(f"{'labels':<12} {', '.join(data['labels'])}")
+    lines += [f"overrides    {shadowed['source']} {shadowed['path']} (this {data['source']} folder won)"
+              for shadowed in data.get("overrides", [])]
     lines += [f"example      {example}" for example in data.get("routing_examples", [])]
     return "\n".join(lines)
 
@@ -89,14 +99,14 @@ def run(
     """Run one skill on TEXT (or every line of --input) and print its answer."""
     from skillstack.skills.runtime import chat_model
 
-    model = chat_model(settings_from(ctx), skill, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
-                       stop=stop or None, system_prompt=system)
-    if input_file is not None:
-        messages = model.batch(read_batch(input_file))
-        emit_batch(_result(skill, message) for message in messages)
-        return
-    result = _result(skill, model.invoke(require_text(text, "text")))
-    emit(result, as_json, lambda d: d["output"])
+    def answer(texts: list[str]) -> Iterator[Any]:
+        # Built only once the inputs are known good: a local skill loads the base model here.
+        model = chat_model(settings_from(ctx), skill, temperature=temperature, top_p=top_p, max_tokens=max_tokens,
+                           stop=stop or None, system_prompt=system)
+        for message in model.batch(texts, return_exceptions=True):  # one failing item fails only its line
+            yield message if isinstance(message, BaseException) else _result(skill, message)
+
+    run_inputs(text, input_file, "text", answer, as_json=as_json, human=lambda d: d["output"])
 
 
 @app.command("serve")

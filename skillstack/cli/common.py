@@ -1,5 +1,7 @@
 """What every command shares: settings from --home, JSON-or-human output, --input batch files.
 
+Batch mode never loses a line: each input line gets its result or an error object on its own output line.
+
 Kept free of heavy imports so `skillstack --help` stays instant.
 """
 
@@ -7,17 +9,22 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from skillstack.errors import InputError
+from skillstack.errors import InputError, SkillstackError
 from skillstack.settings import Settings, load_settings
 
 JSON_OPTION = typer.Option(False, "--json", help="Print machine-readable JSON instead of text.")
-INPUT_OPTION = typer.Option(None, "--input", help="Batch mode: a JSONL file with one {\"text\": ...} per line; prints one JSON result per line.")
+# Batch mode's exit code when some lines failed (each has its error object); 2 is kept for "nothing could run".
+BATCH_FAILED_EXIT_CODE = 1
+INPUT_OPTION = typer.Option(None, "--input", help="Batch mode: a JSONL file with one {\"text\": ...} per line; prints one "
+                            "JSON result per line, or {\"error\": {\"type\", \"message\"}, \"line\": N} for a line that "
+                            "failed (exit 1 if any did).")
 
 
 def settings_from(ctx: typer.Context, **flags: Any) -> Settings:
@@ -36,32 +43,65 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
     sys.stdout.flush()
 
 
-def read_batch(path: Path) -> list[str]:
-    """Texts of a batch file: one JSON object with a non-empty string "text" per line (blank lines skipped)."""
+@dataclass(frozen=True, kw_only=True)
+class BatchLine:
+    """One non-blank line of an --input file: its text, or why it cannot be used."""
+
+    number: int = field(metadata={"help": "1-based line number in the file (blank lines count)."})
+    text: str = field(default="", metadata={"help": "The line's \"text\"; empty when error is set."})
+    error: SkillstackError | None = field(default=None, metadata={"help": "Why the line is unusable."})
+
+
+def read_batch(path: Path) -> list[BatchLine]:
+    """Every non-blank line of a batch file: one JSON object with a non-empty string "text" each.
+
+    A broken line does not stop the batch: it becomes an error for its own output line, and is reported on
+    stderr at once, before any model loads. An unreadable file is an InputError.
+    """
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
+        # split("\n"), not splitlines(): a JSON string may hold U+2028 or U+0085, which are no line ends here.
+        lines = [line.removesuffix("\r") for line in path.read_text(encoding="utf-8-sig").split("\n")]
     except FileNotFoundError as exc:
         raise InputError(f"{path}: no such file; --input takes a JSONL file") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{path}: is a folder; --input takes a JSONL file") from exc
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    texts: list[str] = []
+    batch: list[BatchLine] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        batch.append(_batch_line(path, number, line))
+        if batch[-1].error is not None:
+            print(f"error: {batch[-1].error}", file=sys.stderr, flush=True)
+    return batch
+
+
+def _batch_line(path: Path, number: int, line: str) -> BatchLine:
+    try:
+        item = json.loads(line)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        return BatchLine(number=number, error=InputError(
+            f"{path}:{number}: not JSON ({reason}); each line must be {{\"text\": \"...\"}}"))
+    if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
+        return BatchLine(number=number, error=InputError(
+            f"{path}:{number}: each line must be an object with a non-empty string \"text\""))
+    return BatchLine(number=number, text=item["text"])
+
+
+def error_object(exc: BaseException, line: int) -> dict[str, Any]:
+    """A failed batch line's output: {"error": {"type", "message"}, "line": N}."""
+    return {"error": {"type": type(exc).__name__, "message": str(exc)}, "line": line}
+
+
+def each_item(answer: Callable[[str], Any], texts: Iterable[str]) -> Iterator[Any]:
+    """answer(text) for every text, in order; a failure is yielded in its place, so it loses only its own line."""
+    for text in texts:
         try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not JSON ({exc.msg}); each line must be {{\"text\": \"...\"}}") from exc
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
-            raise InputError(f"{path}:{number}: each line must be an object with a non-empty string \"text\"")
-        texts.append(item["text"])
-    return texts
-
-
-def emit_batch(results: Iterable[Any]) -> None:
-    """Batch mode output: one JSON result per line, in input order, flushed as each is ready."""
-    for result in results:
-        emit(result, as_json=True)
+            yield answer(text)
+        except Exception as exc:  # noqa: BLE001 - batch mode reports any per-item failure on its own line
+            yield exc
 
 
 def require_text(text: str | None, what: str = "query") -> str:
@@ -70,14 +110,34 @@ def require_text(text: str | None, what: str = "query") -> str:
     return text
 
 
-def read_inputs(text: str | None, input_file: Path | None, what: str) -> list[str]:
-    """The texts a command works on: every line of --input, or the one TEXT argument."""
-    return read_batch(input_file) if input_file else [require_text(text, what)]
+def run_inputs(text: str | None, input_file: Path | None, what: str, answer: Callable[[list[str]], Iterable[Any]], *,
+               as_json: bool, human: Callable[[Any], str]) -> None:
+    """Answer TEXT, or every line of --input; inputs are read and checked before answer() loads anything.
 
-
-def emit_results(results: Iterable[Any], *, batch: bool, as_json: bool, human: Callable[[Any], str]) -> None:
-    """Batch mode: one JSON line per result; otherwise the single result, as JSON or for people."""
-    if batch:
-        emit_batch(results)
-    else:
-        emit(next(iter(results)), as_json, human)
+    `answer(texts)` yields one result per text, in order, or the exception that item failed with. The one TEXT
+    prints as JSON or for people and its failure is the command's error. In batch mode each line gets its own
+    output line, a result or error_object(), in input order; exit code BATCH_FAILED_EXIT_CODE if any failed.
+    """
+    if input_file is None:
+        [result] = list(answer([require_text(text, what)]))  # run to its end: answer()'s resources close
+        if isinstance(result, BaseException):
+            raise result
+        emit(result, as_json, human)
+        return
+    lines = read_batch(input_file)
+    texts = [line.text for line in lines if line.error is None]
+    # Lazy: a generator answer() loads its model only when the first good line needs it.
+    results = iter(answer(texts)) if texts else iter(())
+    failed = 0
+    try:
+        for line in lines:
+            result = line.error if line.error is not None else next(results)
+            if isinstance(result, BaseException):
+                failed += 1
+                result = error_object(result, line.number)
+            emit(result, as_json=True)
+    finally:
+        getattr(results, "close", lambda: None)()  # a generator answer() closes what it opened (a session store)
+    if failed:
+        print(f"error: {failed} of {len(lines)} input lines failed (see their \"error\" objects)", file=sys.stderr)
+        raise typer.Exit(BATCH_FAILED_EXIT_CODE)

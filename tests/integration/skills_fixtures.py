@@ -49,6 +49,8 @@ def make_lora_skill(folder: Path, settings: Settings, *, name: str, seed: int, k
                 param.copy_(torch.randn(param.shape, generator=generator) * scale)
     folder.mkdir(parents=True, exist_ok=True)
     save_file(get_peft_model_state_dict(peft), str(folder / "adapter_model.safetensors"))
+    # As training records it (training/lora.py): the base's identity, not this machine's cache path.
+    peft.peft_config["default"].base_model_name_or_path = base_model or base_model_id(settings)
     peft.peft_config["default"].save_pretrained(str(folder))
     peft.unload()  # restore the scratch base for the next adapter
     if schema is not None:

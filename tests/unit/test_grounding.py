@@ -144,3 +144,12 @@ def test_hand_written_paths_the_machine_accepts_pass_the_gate_and_those_it_refus
     for text in refused:
         unretrieved = set(bracketed_articles(text)) - set(GROUNDING.articles)
         assert machine.advance(machine.start, text) is None and (unretrieved or not check_citations(text, HITS).ok)
+
+
+def test_undotted_art_is_held_to_retrieved_numbers_as_the_gate_reads_it():
+    # Found by the processor property test: the gate's "art\.?" reads "Art 9" and "Art9" as citing Article 9.
+    _, machine, _ = search_for(WORDS)
+    for text in ("Art 9", "Art9", "see art 34 now"):
+        assert machine.advance(machine.start, text) is None and check_citations(text, HITS).unknown_articles, text
+    for text in ("Art 5 applies", "Art33", "[Art 17]", "Arts and crafts 9", "Art, 9"):
+        assert machine.advance(machine.start, text) is not None and not check_citations(text, HITS).unknown_articles

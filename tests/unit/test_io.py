@@ -80,3 +80,59 @@ def test_keep_existing_keeps_the_folder_another_writer_finished_first(tmp_path: 
             (first / "model.onnx").write_text("first")
     assert (folder / "model.onnx").read_text() == "first"
     assert _names(tmp_path) == ["export"]
+
+
+DIE_AFTER_FIRST_MOVE = """
+import os, pathlib, shutil, sys
+from skillstack.io import atomic_folder
+
+folder = pathlib.Path(sys.argv[1])
+real_rename, real_rmtree = pathlib.Path.rename, shutil.rmtree
+
+def rename_then_die(self, target):  # the process dies right after a rename moves the folder away
+    result = real_rename(self, target)
+    if self == folder:
+        os._exit(137)
+    return result
+
+def delete_one_file_then_die(path, *args, **kwargs):  # the process dies half-way through a delete
+    next(p for p in pathlib.Path(path).iterdir()).unlink()
+    os._exit(137)
+
+pathlib.Path.rename, shutil.rmtree = rename_then_die, delete_one_file_then_die
+with atomic_folder(folder) as tmp:
+    (tmp / "a").write_text("new")
+    (tmp / "b").write_text("new")
+"""
+
+
+def test_a_process_killed_while_a_folder_is_swapped_leaves_the_old_or_the_new_folder_whole(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "skill"
+    with atomic_folder(folder) as tmp:
+        (tmp / "a").write_text("old")
+        (tmp / "b").write_text("old")
+    subprocess.run([sys.executable, "-c", DIE_AFTER_FIRST_MOVE, str(folder)], env=os.environ, timeout=60)
+    assert folder.is_dir(), "the folder is gone"
+    contents = {p.name: p.read_text() for p in folder.iterdir()}
+    assert contents in ({"a": "old", "b": "old"}, {"a": "new", "b": "new"}), contents
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith(".")] == ["skill"]
+
+
+def test_remove_folder_killed_mid_delete_leaves_nothing_half_deleted_under_its_name(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "checkpoint-1"
+    folder.mkdir()
+    (folder / "adapter.safetensors").write_text("x")
+    (folder / "state.pt").write_text("y")
+    script = DIE_AFTER_FIRST_MOVE.split("pathlib.Path.rename, shutil.rmtree =")[0] + (
+        "shutil.rmtree = delete_one_file_then_die\nfrom skillstack.io import remove_folder\nremove_folder(folder)\n")
+    subprocess.run([sys.executable, "-c", script, str(folder)], env=os.environ, timeout=60)
+    assert not folder.exists()  # gone as a unit; the half-deleted copy is a hidden sibling listings skip
+    assert all(p.name.startswith(".") for p in tmp_path.iterdir())

@@ -80,3 +80,37 @@ def test_write_manifest_refuses_what_it_could_not_read_back(tmp_path: Path) -> N
     with pytest.raises(SkillError, match="field 'name'"):
         write_manifest(tmp_path, _manifest(name="Not Valid"))
     assert not (tmp_path / "skill.toml").exists()
+
+
+HUGE = 10 * 1024 * 1024  # the red-team pass's 10 MB description
+
+
+@pytest.mark.parametrize(("changes", "field", "limit"), [
+    ({"description": "d" * HUGE}, "description", "4000"),
+    ({"system_prompt": "p" * HUGE}, "system_prompt", "32000"),
+    ({"name": "n" * 100}, "name", "64"),
+    ({"base_model": "b" * 5000}, "base_model", "2000"),
+    ({"routing_examples": ["task"] * 1000}, "routing_examples", "200"),
+    ({"routing_examples": ["ok", "x" * HUGE]}, r"routing_examples\[1\]", "4000"),
+    ({"generation": {"stop": ["s"] * 100}}, "generation.stop", "16"),
+    ({"generation": {"stop": ["s" * 1000]}}, r"generation.stop\[0\]", "200"),
+    ({"provenance": {"notes": "x" * HUGE}}, "provenance", "1000000"),
+    ({"kind": "k" * HUGE}, "kind", "one of"),
+    ({"description": ["not", "a", "string"] * 100_000}, "description", "must be str"),
+])
+def test_oversized_manifest_field_is_refused_by_name_and_limit_without_echoing_it(
+        tmp_path: Path, changes: dict, field: str, limit: str) -> None:
+    import tomli_w
+
+    data = {"version": 1, "name": "x", "base_model": "b"} | changes
+    (tmp_path / "skill.toml").write_text(tomli_w.dumps(data), encoding="utf-8")
+    with pytest.raises(SkillError, match=rf"field '{field}'.*{limit}") as caught:
+        load_manifest(tmp_path)
+    assert len(str(caught.value)) < 400  # the value is never printed whole
+
+
+def test_bundled_skills_fit_the_manifest_bounds() -> None:
+    from skillstack.skills.registry import BUNDLED_DIR
+
+    for folder in sorted(p for p in BUNDLED_DIR.iterdir() if (p / "skill.toml").exists()):
+        load_manifest(folder)

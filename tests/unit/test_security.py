@@ -16,14 +16,20 @@ from skillstack.skills.security import check_safetensors, resolve_inside
 BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
-def _skill(folder: Path, name: str, *, base: str = BASE, extra: str = "") -> Path:
-    """A minimal but well-formed peft skill folder (tiny real safetensors file, no model needed)."""
+def _skill(folder: Path, name: str, *, base: str = BASE, extra: str = "", adapter_base: str | None = None) -> Path:
+    """A minimal but well-formed peft skill folder (tiny real safetensors file, no model needed).
+
+    adapter_base: the base_model_name_or_path PEFT recorded in adapter_config.json (absent when None).
+    """
     import torch
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True)
     (folder / "skill.toml").write_text(f'version = 1\nname = "{name}"\nbase_model = "{base}"\n{extra}')
-    (folder / "adapter_config.json").write_text(json.dumps({"peft_type": "LORA", "r": 4, "target_modules": ["q_proj"]}))
+    config = {"peft_type": "LORA", "r": 4, "target_modules": ["q_proj"]}
+    if adapter_base is not None:
+        config["base_model_name_or_path"] = adapter_base
+    (folder / "adapter_config.json").write_text(json.dumps(config))
     save_file({"w": torch.zeros(2, 2)}, str(folder / "adapter_model.safetensors"))
     return folder
 
@@ -82,6 +88,41 @@ def test_adapter_for_another_base_is_rejected_naming_both_models(home: Path, ski
     _skill(skills_dir / "llama", "llama", base="meta-llama/Llama-3.2-1B")
     reason = _rejections(home)["llama"]
     assert "meta-llama/Llama-3.2-1B" in reason and BASE in reason
+
+
+def test_adapter_config_naming_another_base_is_rejected_at_discovery_naming_both(home: Path, skills_dir: Path) -> None:
+    # The manifest claims the right base; PEFT's own record in adapter_config.json says otherwise.
+    _skill(skills_dir / "disguised", "disguised", adapter_base="meta-llama/Llama-3.2-1B")
+    _skill(skills_dir / "honest", "honest", adapter_base=BASE)
+    found = discover_skills(load_settings(home))
+    assert _own(found) == ["honest"]
+    reason = _rejections(home)["disguised"]
+    assert "meta-llama/Llama-3.2-1B" in reason and BASE in reason and "adapter_config.json" in reason
+    with pytest.raises(SkillError, match="Llama-3.2-1B"):
+        inspect_skill(skills_dir / "disguised", base_model=BASE)
+
+
+def test_user_folder_named_like_a_bundled_skill_is_marked_as_overriding_it(home: Path, skills_dir: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    from skillstack.cli.main import main
+    from skillstack.skills.registry import BUNDLED_DIR
+
+    _skill(skills_dir / "brand-voice", "brand-voice")
+    winner = discover_skills(load_settings(home)).skills["brand-voice"]
+    assert winner.source == "user" and winner.path == skills_dir / "brand-voice"
+    assert winner.overrides == [{"source": "bundled", "path": str(BUNDLED_DIR / "brand-voice")}]
+
+    assert main(["skills", "list", "--json"]) == 0
+    listed = {s["name"]: s for s in json.loads(capsys.readouterr().out)["skills"]}
+    assert listed["brand-voice"]["overrides"][0]["source"] == "bundled"
+    assert listed["legal-reasoner"]["overrides"] == []
+    assert main(["skills", "list"]) == 0
+    line = next(text for text in capsys.readouterr().out.splitlines() if text.startswith("brand-voice "))
+    assert "[overrides bundled]" in line
+    assert main(["skills", "show", "brand-voice"]) == 0
+    shown = capsys.readouterr().out
+    assert str(skills_dir / "brand-voice") in shown
+    assert f"overrides    bundled {BUNDLED_DIR / 'brand-voice'} (this user folder won)" in shown
 
 
 def test_broken_manifest_and_missing_weights_are_reported_and_others_still_load(home: Path, skills_dir: Path) -> None:

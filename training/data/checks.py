@@ -10,6 +10,8 @@ import binascii
 import re
 from typing import Any
 
+from skillstack.coerce import shown_value
+
 from .findings import Finding
 from .formats import CHAT, CHAT_KEYS, MESSAGE_KEYS, PREFERENCE, PREFERENCE_KEYS, ROLES
 
@@ -28,7 +30,7 @@ def check_image_url(value: Any) -> str | None:
     if not isinstance(value, dict) or not isinstance(value.get("url"), str):
         return "image_url must be an object with a string `url`"
     if value.get("detail") not in _IMAGE_DETAILS:
-        return f"image_url.detail must be auto, low or high, got {value.get('detail')!r}"
+        return f"image_url.detail must be auto, low or high, got {shown_value(value.get('detail'))}"
     url = value["url"]
     if url.startswith(("https://", "http://")):
         return None if len(url) > len("https://x") else "image URL has no host"
@@ -100,15 +102,15 @@ def check_messages(messages: Any, line: int, where: str = "messages") -> list[Fi
             errors.append(Finding(line, "message_missing_key", f"{spot}: missing `{missing}`"))
         unknown = sorted(set(message) - MESSAGE_KEYS)
         if unknown:
-            errors.append(Finding(line, "message_unrecognized_key", f"{spot}: unrecognized key(s) {', '.join(unknown)}"))
+            errors.append(Finding(line, "message_unrecognized_key", f"{spot}: unrecognized key(s) {_key_names(unknown)}"))
         if "role" in message and role not in ROLES:
-            errors.append(Finding(line, "unrecognized_role", f"{spot}: role {role!r} is not one of {', '.join(ROLES)}"))
+            errors.append(Finding(line, "unrecognized_role", f"{spot}: role {shown_value(role)} is not one of {', '.join(ROLES)}"))
         if "content" in message and not (message["content"] is None and role == "assistant" and calls):
             _check_content(message["content"], str(role), spot, line, errors)
         if "weight" in message:
             weight = message["weight"]
             if role != "assistant" or isinstance(weight, bool) or weight not in (0, 1):
-                errors.append(Finding(line, "invalid_weight", f"{spot}: weight must be 0 or 1 on an assistant message, got {weight!r}"))
+                errors.append(Finding(line, "invalid_weight", f"{spot}: weight must be 0 or 1 on an assistant message, got {shown_value(weight)}"))
         if "tool_calls" in message:
             _check_tool_calls(message["tool_calls"], spot, line, errors)
     return errors
@@ -122,9 +124,15 @@ def _check_tools(tools: Any, line: int) -> list[Finding]:
     return [] if ok else [Finding(line, "invalid_tools", "tools must be a list of {\"type\": \"function\", \"function\": {\"name\", \"parameters\"}}")]
 
 
+def _key_names(keys: list[str], shown: int = 5) -> str:
+    """Key names for a finding: each quoted and cut short, at most `shown` of them (hostile keys hold newlines, megabytes)."""
+    names = ", ".join(shown_value(key) for key in keys[:shown])
+    return names + (f" and {len(keys) - shown} more" if len(keys) > shown else "")
+
+
 def _unknown_keys(example: dict[str, Any], allowed: frozenset[str], line: int) -> list[Finding]:
     unknown = sorted(set(example) - allowed)
-    return [Finding(line, "unrecognized_key", f"top-level key(s) {', '.join(unknown)} ignored")] if unknown else []
+    return [Finding(line, "unrecognized_key", f"top-level key(s) {_key_names(unknown)} ignored")] if unknown else []
 
 
 def _check_conversation(container: Any, line: int, where: str = "messages") -> list[Finding]:
