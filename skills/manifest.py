@@ -68,8 +68,7 @@ class SkillManifest:
     schema: str | None = field(default=None, metadata={"help": "JSON Schema file inside the folder (json skills).",
                                                        "max_length": MAX_REFERENCE})
     labels: list[str] = field(default_factory=list, metadata={"help": "classify skills: the labels an answer must be "
-                                                                      "exactly one of (decoding is constrained to them).",
-                                                             "max_length": MAX_LABELS, "max_item_length": MAX_LABEL_CHARS})
+                                                                      "exactly one of (decoding is constrained to them); bounded by check_labels."})
     model: str | None = field(default=None, metadata={"help": "ft: model id (openai) or served model name (openai-compatible).",
                                                       "max_length": MAX_REFERENCE})
     base_url: str | None = field(default=None, metadata={"help": "Server URL for openai-compatible skills.",
