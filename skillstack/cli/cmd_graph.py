@@ -17,7 +17,7 @@ import typer
 from skillstack.demo import demo_path
 from skillstack.errors import InputError, SkillstackError
 from skillstack.messages import content_text
-from .common import INPUT_OPTION, JSON_OPTION, emit_results, read_inputs, settings_from
+from .common import INPUT_OPTION, JSON_OPTION, emit, emit_results, read_inputs, settings_from
 
 # Top-level commands (no group name): `skillstack ask`, not `skillstack graph ask`.
 app = typer.Typer()
@@ -77,21 +77,49 @@ def _run_asks(settings: Any, texts: list[str], *, thread: str | None, stream: bo
         return [run_task(graph, text, thread_id=thread, on_event=on_event).result() for text in texts]
 
 
+def _human_feedback(result: dict[str, Any]) -> str:
+    target = result["route"] + (f"/{result['skill']}" if result.get("skill") else "")
+    return f"recorded: {target} for {result['text']!r} in {result['file']} ({result['examples']} feedback examples)"
+
+
+def _record_feedback(settings: Any, route: str, skill: str | None, text: str | None) -> dict[str, Any]:
+    from skillstack.agents.route_feedback import feedback_path, last_routed, read_feedback, record_feedback
+    from skillstack.skills.registry import discover_skills
+
+    item = record_feedback(settings, text if text is not None else last_routed(settings), route, skill,
+                           discover_skills(settings).skills)
+    return {"recorded": True, **item.to_dict(), "file": str(feedback_path(settings)),
+            "examples": len(read_feedback(settings))}
+
+
 @app.command("route")
 def route(
     ctx: typer.Context,
-    text: Optional[str] = typer.Argument(None, help="The task to route."),
+    text: Optional[str] = typer.Argument(None, help="The task to route (with --feedback: the task to correct; default the last one routed)."),
     as_json: bool = JSON_OPTION,
     input_file: Optional[Path] = INPUT_OPTION,
     llm: bool = typer.Option(False, "--llm", help="Use the LLM router (structured output) instead of the embedding router."),
+    feedback: Optional[str] = typer.Option(None, "--feedback", metavar="ROUTE", help="Record the correct route (rag, skill, hybrid, fallback) of TEXT, or of the last routed task, in HOME/router_feedback.jsonl: the next router build learns it."),
+    skill: Optional[str] = typer.Option(None, "--skill", help="With --feedback: the skill of a skill (or hybrid) route."),
 ) -> None:
-    """Say where a task would go: rag, skill (which) or hybrid, with a calibrated confidence."""
+    """Say where a task would go: rag, skill (which) or hybrid, with a calibrated confidence; or correct it (--feedback)."""
+    settings = settings_from(ctx, router="llm" if llm else None)
+    if feedback is not None:
+        if input_file:
+            raise InputError("--feedback records one task; pass TEXT (or nothing, for the last routed task), not --input")
+        emit(_record_feedback(settings, feedback, skill, text), as_json, _human_feedback)
+        return
+    if skill:
+        raise InputError("--skill goes with --feedback ROUTE")
+    from skillstack.agents.route_feedback import remember_last
     from skillstack.agents.router import build_router
 
-    settings = settings_from(ctx, router="llm" if llm else None)
     texts = read_inputs(text, input_file, "task")
     router = build_router(settings)
-    emit_results((router.route(t).to_dict() for t in texts), batch=bool(input_file), as_json=as_json, human=_human_route)
+    decisions = [router.route(t).to_dict() for t in texts]
+    if not input_file:
+        remember_last(settings, texts[0], decisions[0])
+    emit_results(iter(decisions), batch=bool(input_file), as_json=as_json, human=_human_route)
 
 
 @app.command("ask")
