@@ -97,6 +97,10 @@ def public_result(state: dict[str, Any]) -> dict[str, Any]:
         "reason": state.get("reason", ""),
         "verified": state.get("verified"),
         "parsed": (state.get("skill_output") or {}).get("parsed"),
+        # What the answer was built from: the lawyer flow's issues and the retrieved units, best first.
+        "issues": list(state.get("issues") or []),
+        "retrieved": [{"source": h.get("source"), "article": (h.get("metadata") or {}).get("article")}
+                      for h in state.get("hits") or []],
     }
 
 
