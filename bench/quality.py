@@ -7,7 +7,10 @@ $SKILLSTACK_CORPORA, which the Makefile sets to ../shared/corpora) and the demo 
 
 Tuning sets (tests/data/) may have been used to fit prompts, thresholds and examples. Unseen sets
 (bench/unseen/) were written independently, in users' words, and are never used to fit anything:
-a number is only a result on the unseen column.
+a number is only a result on the unseen column. The lawyer area follows the flow step by step (routed,
+issues, retrieval per issue and fused, the articles shown to the reasoner, those it cites, those the gate
+verifies), so the step that loses the gold articles is visible. `--home DIR` reuses a home across runs
+(ingest is incremental); the slow areas (rag, lawyer) take `--limit N` items per set.
 """
 
 from __future__ import annotations
