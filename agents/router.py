@@ -1,12 +1,14 @@
-"""The router: decides whether a task needs knowledge (rag), a behaviour (skill) or both (hybrid).
+"""The router: decides whether a task needs knowledge (rag), a behaviour (skill), both (hybrid), or a question back.
 
-The default EmbeddingRouter compares the task with labelled examples: the discovered skills' own
-routing examples plus built-in knowledge questions (-> rag) and the cases the reasoning flow registered
-(-> hybrid with the skill whose kind has a registered flow: "reasoning" and legal cases for the lawyer flow).
-Its confidence is a softmax over per-route similarities with a temperature fitted by leave-one-out on
-those examples, so a new skill folder changes the routes and the calibration at the next build.
-LLMRouter is the optional alternative with structured output. Routers are registered by name
-(register_router); settings.router picks one.
+The default EmbeddingRouter learns from labelled examples (routing_examples.py): knowledge questions built
+in and built from the ingested corpus's own titles and headings (-> rag), the discovered skills' routing
+examples, the reasoning flow's cases (-> hybrid), out-of-scope chat (-> fallback) and users' feedback
+(route_feedback.py). A class-balanced logistic regression over sentence embeddings (route_classifier.py)
+gives a calibrated confidence; when it is under settings.router_threshold, or the two best routes are
+within settings.router_margin of each other, the decision is the fallback route and the graph asks a
+clarifying question naming those two routes. A new skill folder, an ingest or a feedback line changes the
+routes and the model at the next build. LLMRouter is the optional alternative with structured output.
+Routers are registered by name (register_router); settings.router picks one.
 Not here: what each route does (graphs/graph.py, lawyer/).
 """
 
@@ -24,98 +26,32 @@ from skillstack.registry import Registry
 from skillstack.retrieval.answer import neutralise_tag
 from skillstack.settings import Settings
 
-from .flows import registered_flows
+from .route_classifier import FEEDBACK_WEIGHT, ExampleFeatures, cached_route_model, features
+from .route_feedback import read_feedback
+from .routing_examples import heading_topics, parse_label, reasoning_skill, route_examples, skill_labels
 from .state import FALLBACK
-
-# Factual questions about whatever documents were ingested: they need knowledge, not a behaviour.
-KNOWLEDGE_EXAMPLES = (
-    "What does Article 12 say about the deposit?",
-    "How many days does a landlord have to return a security deposit?",
-    "What is the definition of personal data in the regulation?",
-    "Within how many hours must a data breach be notified to the authority?",
-    "Which article covers the right to erasure?",
-    "According to the documents, who may terminate the lease early?",
-    "What are the conditions for valid consent?",
-    "What does the code say about rent increases?",
-    "List the duties of the data protection officer.",
-    "What fine can the supervisory authority impose?",
-    "How long is the notice period for ending a tenancy?",
-    "What is the title of Article 5?",
-    "Summarise the rules on repairs in the tenancy code.",
-    "Which authority handles complaints under the act?",
-    "What does the law define as a processor?",
-    "When does the regulation apply to companies outside the EU?",
-)
 
 _KNOWLEDGE_PURPOSE = "a factual question answered from the ingested documents, with citations"
 _DEFAULT_TEMPERATURE = 0.05
+_NEAR_DUPLICATE = 0.97  # cosine at which a task is the one a user gave feedback on (give or take punctuation)
 
 
 @dataclass(kw_only=True, frozen=True)
 class RouteDecision:
-    """Where a task goes: route is rag | skill | hybrid, or fallback when confidence is under the threshold."""
+    """Where a task goes: route is rag | skill | hybrid, or fallback when the router is unsure (or nothing fits).
+
+    candidates: the best labels, most probable first (an unsure decision's clarifying question offers them).
+    """
 
     route: str
     skill: str | None
     confidence: float
     reason: str
     scores: dict[str, float] = field(default_factory=dict)
+    candidates: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"route": self.route, "skill": self.skill, "confidence": round(self.confidence, 4), "reason": self.reason}
-
-
-def make_label(route: str, skill: str | None = None) -> str:
-    return f"{route}:{skill}" if skill else route
-
-
-def parse_label(label: str) -> tuple[str, str | None]:
-    """'skill:brand-voice' -> ('skill', 'brand-voice'); 'rag' -> ('rag', None)."""
-    route, _, skill = label.partition(":")
-    return route, (skill or None)
-
-
-def _reasons(skill: Any) -> bool:
-    """Whether a skill reasons inside a flow: a reasoning flow is registered for its manifest kind."""
-    return skill.manifest.kind in registered_flows()
-
-
-def reasoning_skill(skills: Mapping[str, Any]) -> str | None:
-    """The skill the hybrid route reasons with: the first (by name) whose kind has a registered reasoning flow."""
-    names = sorted(name for name, skill in skills.items() if _reasons(skill))
-    return names[0] if names else None
-
-
-def route_examples(skills: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, example text) pairs: knowledge examples, each skill's routing examples, the flow's cases.
-
-    The reasoning skill's examples (and the built-in cases its flow registered, legal cases for the
-    lawyer flow) label the hybrid route, since its reasoning needs retrieved text; every other skill's
-    examples label its skill route.
-    """
-    examples = [("rag", text) for text in KNOWLEDGE_EXAMPLES]
-    reasoner = reasoning_skill(skills)
-    for name in sorted(skills):
-        manifest = skills[name].manifest
-        route = "hybrid" if _reasons(skills[name]) else "skill"
-        if route == "hybrid" and name != reasoner:
-            continue
-        examples += [(make_label(route, name), text) for text in manifest.routing_examples if text.strip()]
-    if reasoner:
-        flow = registered_flows()[skills[reasoner].manifest.kind]
-        examples += [(make_label("hybrid", reasoner), text) for text in flow.routing_examples]
-    return examples
-
-
-def label_scores(similarities: np.ndarray, labels: Sequence[str], names: Sequence[str], *, top_k: int = 3) -> np.ndarray:
-    """Per-label score: the mean of the label's top_k example similarities (robust to one odd example)."""
-    labels_arr = np.asarray(labels)
-    scores = np.full(len(names), -1.0)
-    for i, name in enumerate(names):
-        sims = similarities[labels_arr == name]
-        if sims.size:
-            scores[i] = float(np.mean(np.sort(sims)[-top_k:]))
-    return scores
 
 
 def softmax(scores: np.ndarray, temperature: float) -> np.ndarray:
@@ -136,43 +72,49 @@ def fit_temperature(score_rows: np.ndarray, truth: Sequence[int], *,
     return float(grid[int(np.argmin(nll))])
 
 
-def leave_one_out_scores(similarity: np.ndarray, labels: Sequence[str], names: Sequence[str], *,
-                         top_k: int = 3) -> np.ndarray:
-    """Each example scored against all the others (itself left out): the rows temperature fitting needs."""
-    rows = []
-    for i in range(len(labels)):
-        sims = similarity[i].copy()
-        sims[i] = -np.inf
-        keep = np.isfinite(sims)
-        rows.append(label_scores(sims[keep], [l for l, k in zip(labels, keep) if k], names, top_k=top_k))
-    return np.asarray(rows)
-
-
-def decide(scores: np.ndarray, names: Sequence[str], temperature: float, threshold: float) -> RouteDecision:
-    """Turn per-label scores into a decision; under the threshold the decision is the fallback route."""
-    probs = softmax(np.asarray(scores, dtype=float), temperature)
-    order = np.argsort(-probs)
-    best = int(order[0])
-    route, skill = parse_label(names[best])
+def decide(probs: np.ndarray, names: Sequence[str], *, threshold: float, margin: float = 0.0) -> RouteDecision:
+    """Turn calibrated probabilities into a decision: the fallback when unsure, when the two best are close,
+    or when the best label is the fallback itself (chat no route serves)."""
+    probs = np.asarray(probs, dtype=float)
+    order = [int(i) for i in np.argsort(-probs)]
+    best = order[0]
     confidence = float(probs[best])
-    runner_up = f", next {names[int(order[1])]} {scores[int(order[1])]:.2f}" if len(names) > 1 else ""
-    reason = f"closest to {names[best]} examples (similarity {scores[best]:.2f}{runner_up})"
+    gap = confidence - float(probs[order[1]]) if len(order) > 1 else 1.0
     by_label = {name: round(float(p), 4) for name, p in zip(names, probs)}
-    if confidence < threshold:
-        return RouteDecision(route=FALLBACK, skill=None, confidence=confidence, scores=by_label,
-                             reason=f"unsure: best guess {names[best]} at {confidence:.2f} < threshold {threshold:.2f}")
-    return RouteDecision(route=route, skill=skill, confidence=confidence, reason=reason, scores=by_label)
+    candidates = tuple(names[i] for i in order[:2] if names[i] != FALLBACK)
+    runner_up = f", next {names[order[1]]} {probs[order[1]]:.2f}" if len(order) > 1 else ""
+    if names[best] == FALLBACK:
+        return RouteDecision(route=FALLBACK, skill=None, confidence=confidence, scores=by_label, candidates=candidates,
+                             reason=f"no route fits: closest to out-of-scope examples ({confidence:.2f}{runner_up})")
+    if confidence < threshold or gap < margin:
+        why = f"{confidence:.2f} < threshold {threshold:.2f}" if confidence < threshold else \
+            f"only {gap:.2f} ahead of {names[order[1]]} (margin {margin:.2f})"
+        return RouteDecision(route=FALLBACK, skill=None, confidence=confidence, scores=by_label, candidates=candidates,
+                             reason=f"unsure: best guess {names[best]} at {why}")
+    route, skill = parse_label(names[best])
+    return RouteDecision(route=route, skill=skill, confidence=confidence, scores=by_label, candidates=candidates,
+                         reason=f"{names[best]} at {confidence:.2f}{runner_up}")
+
+
+def corpus_topics(settings: Settings) -> list[str]:
+    """The ingested store's unit titles and headings (none without a store): the BM25 index keeps every
+    chunk's metadata in one small file, read here without opening Chroma."""
+    from skillstack.retrieval.lexical import LexicalIndex, lexical_dir
+
+    index = LexicalIndex.load(lexical_dir(settings))
+    return heading_topics(index.metadatas) if index is not None else []
 
 
 class EmbeddingRouter:
-    """Nearest-examples router over sentence embeddings; built once per graph build, fast per task.
+    """Logistic regression over sentence embeddings of labelled examples; built once per graph build, fast per task.
 
-    `embedder` follows skillstack.retrieval's Embedder protocol (.embed -> L2-normalised rows); by
-    default get_embedder's one instance per process, the one the retriever uses too.
+    `embedder` follows skillstack.retrieval's Embedder protocol (.embed -> L2-normalised rows); by default
+    get_embedder's one instance per process, the one the retriever uses too. `topics` overrides the corpus
+    titles read from the store (None: read them).
     """
 
     def __init__(self, settings: Settings, skills: Mapping[str, Any] | None = None, *, embedder: Any = None,
-                 top_k: int = 3) -> None:
+                 topics: Sequence[str] | None = None) -> None:
         from skillstack.retrieval.embeddings import get_embedder
 
         if skills is None:
@@ -181,25 +123,45 @@ class EmbeddingRouter:
             skills = discover_skills(settings).skills
         self.settings = settings
         self.skills = dict(skills)
-        self.top_k = top_k
         self.embedder = embedder or get_embedder(settings)
-        pairs = route_examples(self.skills)
-        self.labels = [label for label, _ in pairs]
-        self.names = list(dict.fromkeys(self.labels))
-        self.vectors = self._embed([text for _, text in pairs])
-        loo = leave_one_out_scores(self.vectors @ self.vectors.T, self.labels, self.names, top_k=top_k)
-        self.temperature = fit_temperature(loo, [self.names.index(l) for l in self.labels])
+        feedback = [(item.label, item.text) for item in read_feedback(settings)]
+        pairs = route_examples(self.skills, topics=corpus_topics(settings) if topics is None else topics,
+                               feedback=feedback)
+        routes = {label for label, _ in pairs}
+        self.feedback = [(label, text) for label, text in feedback if label in routes]
+        texts = [text for _, text in pairs]
+        labels = [label for label, _ in pairs]
+        weights = [1.0] * (len(pairs) - len(self.feedback)) + [FEEDBACK_WEIGHT] * len(self.feedback)
+        folder = settings.cache_dir / "router"
+        rows = ExampleFeatures(folder, self.embedder)(texts)
+        self.model = cached_route_model(folder, getattr(self.embedder, "name", ""), texts, labels, weights, rows)
+        self.names = list(self.model.classes)
+        self._feedback_rows = rows[len(pairs) - len(self.feedback):, :rows.shape[1] // 2]
 
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        return self.embedder.embed(list(texts))
+    def _remembered(self, row: np.ndarray) -> str | None:
+        """The label a user gave this very task (feedback), if the task is one of theirs."""
+        if not self.feedback:
+            return None
+        sims = self._feedback_rows @ row
+        best = int(np.argmax(sims))
+        return self.feedback[best][0] if sims[best] >= _NEAR_DUPLICATE else None
 
     def route_many(self, texts: Sequence[str]) -> list[RouteDecision]:
         for text in texts:
             if not text or not text.strip():
                 raise InputError("the task to route is empty; pass some text")
-        sims = self._embed(texts) @ self.vectors.T
-        return [decide(label_scores(row, self.labels, self.names, top_k=self.top_k), self.names,
-                       self.temperature, self.settings.router_threshold) for row in sims]
+        rows = features(self.embedder, texts)
+        decisions = []
+        for row, probs in zip(rows, self.model.probabilities(rows)):
+            label = self._remembered(row[:rows.shape[1] // 2])
+            if label is not None:
+                route, skill = parse_label(label)
+                decisions.append(RouteDecision(route=route, skill=skill, confidence=1.0, candidates=(label,),
+                                               reason=f"{label}: a user's feedback on this task"))
+                continue
+            decisions.append(decide(probs, self.names, threshold=self.settings.router_threshold,
+                                    margin=self.settings.router_margin))
+        return decisions
 
     def route(self, text: str) -> RouteDecision:
         return self.route_many([text])[0]
@@ -231,14 +193,7 @@ class LLMRouter:
 
             chat_model = default_chat_model(settings)
         self.settings = settings
-        self.options = {"rag": _KNOWLEDGE_PURPOSE}
-        reasoner = reasoning_skill(skills)
-        for name in sorted(skills):
-            manifest = skills[name].manifest
-            if _reasons(skills[name]) and name != reasoner:
-                continue
-            route = "hybrid" if name == reasoner else "skill"
-            self.options[make_label(route, name)] = manifest.description or f"the {name} skill"
+        self.options = {"rag": _KNOWLEDGE_PURPOSE, **skill_labels(skills)}
         schema = {"title": "route", "type": "object", "additionalProperties": False, "required": ["route"],
                   "properties": {"route": {"type": "string", "enum": list(self.options)}}}
         self.model = chat_model.with_structured_output(schema)
@@ -295,10 +250,9 @@ def build_router(settings: Settings, skills: Mapping[str, Any] | None = None) ->
 
 
 register_router(name="embedding", build=EmbeddingRouter,
-                help="local and fast: nearest labelled examples by sentence embedding, calibrated confidence")
+                help="local and fast: logistic regression over sentence embeddings of labelled examples, calibrated confidence")
 register_router(name="llm", build=LLMRouter, help="the chat model picks a route label through structured output")
 
 
 __all__ = ["RouteDecision", "EmbeddingRouter", "LLMRouter", "RouterKind", "register_router", "registered_routers",
-           "build_router", "route_examples", "fit_temperature",
-           "decide", "label_scores", "reasoning_skill"]
+           "build_router", "route_examples", "fit_temperature", "decide", "reasoning_skill", "corpus_topics"]

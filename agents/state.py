@@ -60,6 +60,7 @@ class GraphState(TypedDict, total=False):
     skill: str | None
     confidence: float
     reason: str
+    candidates: list[str]  # the router's two best labels ("rag", "skill:brand-voice"): what an unsure router asks about
     # Retrieval: each hit is Hit.to_dict() plus its "citation" {"source", "article", "title"}.
     issues: list[str]
     hits: list[dict[str, Any]]
@@ -79,7 +80,7 @@ class GraphState(TypedDict, total=False):
 
 def new_task_input(task: str) -> dict[str, Any]:
     """Graph input for a new task: in a checkpointed thread, nothing of the previous task carries over."""
-    return {"task": task, "route": None, "skill": None, "confidence": None, "reason": "", "issues": [], "hits": [],
+    return {"task": task, "route": None, "skill": None, "confidence": None, "reason": "", "candidates": [], "issues": [], "hits": [],
             "skill_output": None, "draft": "", "attempts": 0, "correction": None, "answer": None, "citations": [],
             "sources": [], "verified": None, "clarified": False, "timings": None}
 
@@ -96,6 +97,10 @@ def public_result(state: dict[str, Any]) -> dict[str, Any]:
         "reason": state.get("reason", ""),
         "verified": state.get("verified"),
         "parsed": (state.get("skill_output") or {}).get("parsed"),
+        # What the answer was built from: the lawyer flow's issues and the retrieved units, best first.
+        "issues": list(state.get("issues") or []),
+        "retrieved": [{"source": h.get("source"), "article": (h.get("metadata") or {}).get("article")}
+                      for h in state.get("hits") or []],
     }
 
 

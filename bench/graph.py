@@ -47,19 +47,8 @@ def expected(row: dict[str, Any]) -> tuple[str, str | None]:
     return row["route"], row.get("skill")
 
 
-def expected_calibration_error(confidences: list[float], correct: list[bool], bins: int = 10) -> float:
-    total, ece = len(confidences), 0.0
-    for b in range(bins):
-        lo, hi = b / bins, (b + 1) / bins
-        idx = [i for i, c in enumerate(confidences) if lo < c <= hi or (b == 0 and c == 0)]
-        if idx:
-            acc = statistics.fmean(correct[i] for i in idx)
-            conf = statistics.fmean(confidences[i] for i in idx)
-            ece += len(idx) / total * abs(acc - conf)
-    return ece
-
-
 def bench_routers(settings: Any, skills: dict[str, Any], rows: list[dict[str, Any]], llm_tasks: int) -> tuple[str, dict]:
+    from skillstack.agents.route_classifier import expected_calibration_error
     from skillstack.agents.router import EmbeddingRouter, LLMRouter
 
     started = time.perf_counter()

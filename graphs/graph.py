@@ -73,7 +73,7 @@ class Nodes:
     def route(self, state: GraphState) -> dict[str, Any]:
         decision = self.router.route(state["task"])
         return {"route": decision.route, "skill": decision.skill, "confidence": decision.confidence,
-                "reason": decision.reason}
+                "reason": decision.reason, "candidates": list(getattr(decision, "candidates", ()))}
 
     # ... -> rag
     def rag(self, state: GraphState) -> dict[str, Any]:
@@ -103,9 +103,9 @@ class Nodes:
         from langgraph.types import interrupt
 
         if _checkpointer_present() and not state.get("clarified"):
-            reply = interrupt({"question": "I am not sure what this task needs. Is it a question about your documents, "
-                                           "a reply or report in one of the skills' formats, or a legal analysis of a case?",
-                               "reason": state.get("reason", ""), "skills": sorted(self.skills)})
+            reply = interrupt({"question": clarifying_question(state.get("candidates") or []),
+                               "reason": state.get("reason", ""), "skills": sorted(self.skills),
+                               "candidates": list(state.get("candidates") or [])})
             return {"task": f"{state['task']}\n{reply}", "clarified": True}
         from langchain_core.messages import HumanMessage
 
@@ -118,6 +118,24 @@ class Nodes:
         if state.get("route") == "hybrid" and state.get("verified") is False:
             answer += f"\n\n[unverified: the citation check failed ({state.get('correction') or 'see citations'})]"
         return {"answer": answer}
+
+
+# What each kind of route does, in the words of the clarifying question.
+_ROUTE_WORDS = {"rag": "a question answered from your documents", "skill": "a {skill} task",
+                "hybrid": "a legal analysis of a case (with {skill})"}
+
+
+def clarifying_question(candidates: list[str]) -> str:
+    """The fallback's question: the two routes the router hesitated between, or every kind of route."""
+    options = []
+    for label in candidates[:2]:
+        route, _, skill = label.partition(":")
+        if route in _ROUTE_WORDS:
+            options.append(_ROUTE_WORDS[route].format(skill=skill))
+    if len(options) == 2:
+        return f"I am not sure what this task needs. Is it {options[0]}, or {options[1]}?"
+    return ("I am not sure what this task needs. Is it a question about your documents, "
+            "a reply or report in one of the skills' formats, or a legal analysis of a case?")
 
 
 def after_router(state: GraphState) -> str:

@@ -42,6 +42,7 @@ class Settings:
     skills_dirs: tuple[Path, ...] = field(default=(), metadata={"help": "Extra folders searched for skill folders, besides home/skills."})
     max_resident_adapters: int = field(default=8, metadata={"help": "LoRA adapters kept loaded at once; the least recently used is evicted."})
     router_threshold: float = field(default=0.45, metadata={"help": "Router confidence under which the graph falls back."})
+    router_margin: float = field(default=0.1, metadata={"help": "The graph also falls back (asks which was meant) when the router's two best routes are closer than this in confidence."})
     router: str = field(default="embedding", metadata={"help": "Router of the meta-agent graph: 'embedding' (local, fast) or 'llm' (structured output from the chat model)."})
 
     @property

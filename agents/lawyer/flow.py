@@ -19,6 +19,7 @@ from skillstack.retrieval.fusion import reciprocal_rank_fusion
 from skillstack.skills.grounded_decoding import grounded
 from skillstack.skills.grounding import Grounding
 
+from .cases import composed_cases
 from .citations import flatten, normalise_article
 from .gate import check_citations
 from .prompts import IRAC_SYSTEM, citation_correction, legal_reasoner_messages
@@ -147,5 +148,5 @@ def build_lawyer_flow(parts: FlowParts) -> Any:
     return flow.compile()
 
 
-register_flow(kind="reasoning", build=build_lawyer_flow, routing_examples=LEGAL_CASE_EXAMPLES,
+register_flow(kind="reasoning", build=build_lawyer_flow, routing_examples=(*LEGAL_CASE_EXAMPLES, *composed_cases()),
               help="IRAC legal analysis grounded in retrieved articles, behind a citation gate with one regeneration")

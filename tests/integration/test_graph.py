@@ -188,7 +188,19 @@ def test_demo_ingests_the_shipped_documents_and_prints_route_sources_and_answer(
     from skillstack.cli.main import main
 
     tasks = tmp_path / "tasks.jsonl"
-    tasks.write_text(json.dumps({"text": TASKS["rag"], "route": "rag", "skill": None}) + "\n")
+    tasks.write_text(json.dumps({"text": TASKS["rag"], "route": "rag", "skill": None, "expect": "10 days, Article 4"}) + "\n")
     assert main(["--home", str(tmp_path / "home"), "demo", "--tasks", str(tasks), "--max-tokens", "8"]) == 0
     out = capsys.readouterr().out
     assert "added: 2" in out and "route: rag" in out and "northwind-code-tenancy.md" in out and "answer (" in out
+    assert "expected outcome" in out and "10 days, Article 4" in out
+    assert main(["--home", str(tmp_path / "home"), "demo", "--tasks", str(tasks), "--max-tokens", "8", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["expect"] == "10 days, Article 4" and row["expected_route"] == "rag"
+    assert row["route"] == "rag" and row["route_as_expected"] is True and isinstance(row["answer"], str)
+
+
+def test_every_shipped_demo_task_states_its_expected_outcome():
+    rows = [json.loads(line) for line in (REPO / "demo" / "tasks.jsonl").read_text().splitlines() if line.strip()]
+    assert len(rows) == 4 and all(row["expect"].strip() for row in rows)
+    assert "10 days" in rows[0]["expect"] and "Article 4" in rows[0]["expect"]
+    assert "NOT comply" in rows[3]["expect"] and "Article 4" in rows[3]["expect"]

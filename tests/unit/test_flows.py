@@ -9,7 +9,8 @@ import pytest
 from skillstack.agents import flows
 from skillstack.agents.flows import reasoning_flow, register_flow
 from skillstack.agents.lawyer.flow import LEGAL_CASE_EXAMPLES, build_lawyer_flow
-from skillstack.agents.router import reasoning_skill, register_router, route_examples
+from skillstack.agents.router import register_router
+from skillstack.agents.routing_examples import reasoning_skill, route_examples
 from skillstack.errors import ConfigError
 
 
@@ -30,7 +31,8 @@ def scratch_flows(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_lawyer_flow_is_registered_for_reasoning_skills_as_a_plugin_would_be():
     flow = reasoning_flow("reasoning")
     assert flow.build is build_lawyer_flow
-    assert flow.routing_examples == LEGAL_CASE_EXAMPLES
+    assert flow.routing_examples[:len(LEGAL_CASE_EXAMPLES)] == LEGAL_CASE_EXAMPLES
+    assert len(flow.routing_examples) > len(LEGAL_CASE_EXAMPLES)  # plus the composed cases (lawyer/cases.py)
 
 
 def test_an_unknown_kind_names_the_registered_kinds_and_what_to_do():

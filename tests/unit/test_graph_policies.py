@@ -65,6 +65,8 @@ def test_public_result_has_the_ask_contract_keys():
     result = public_result({"route": "skill", "skill": "brand-voice", "answer": "Hi there,"})
     assert {"route", "skill", "answer", "citations", "sources"} <= set(result)
     assert result["citations"] == [] and result["sources"] == []
+    traced = public_result({"route": "hybrid", "issues": ["a case"], "hits": [{"source": "s", "metadata": {"article": "4"}}]})
+    assert traced["issues"] == ["a case"] and traced["retrieved"] == [{"source": "s", "article": "4"}]
 
 
 def test_a_new_task_resets_every_per_task_field_including_timings():

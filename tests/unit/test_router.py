@@ -1,22 +1,24 @@
-"""Router logic without models: example labelling, per-route scores, calibration and the fallback."""
+"""Router logic without models: example labelling, corpus and case examples, the classifier, calibration, the fallback."""
 
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from skillstack.agents.lawyer.flow import LEGAL_CASE_EXAMPLES
-from skillstack.agents.router import (
+from skillstack.agents.flows import reasoning_flow
+from skillstack.agents.lawyer.cases import composed_cases
+from skillstack.agents.route_classifier import expected_calibration_error, fit_route_model, request_view
+from skillstack.agents.router import decide, fit_temperature, softmax
+from skillstack.agents.routing_examples import (
     KNOWLEDGE_EXAMPLES,
-    decide,
-    fit_temperature,
-    label_scores,
-    leave_one_out_scores,
+    OUT_OF_SCOPE_EXAMPLES,
+    heading_topics,
     parse_label,
     route_examples,
-    softmax,
+    title_questions,
 )
 
 
@@ -27,15 +29,16 @@ def skill(kind: str, *examples: str) -> SimpleNamespace:
 def test_reasoning_skill_examples_and_legal_cases_label_the_hybrid_route():
     pairs = route_examples({"brand-voice": skill("tone", "Reply to Maria."), "legal-reasoner": skill("reasoning", "Case: x.")})
     labels = {label for label, _ in pairs}
-    assert labels == {"rag", "skill:brand-voice", "hybrid:legal-reasoner"}
+    assert labels == {"rag", "skill:brand-voice", "hybrid:legal-reasoner", "fallback"}
     assert ("hybrid:legal-reasoner", "Case: x.") in pairs
-    assert sum(label == "hybrid:legal-reasoner" for label, _ in pairs) == 1 + len(LEGAL_CASE_EXAMPLES)
+    cases = len(reasoning_flow("reasoning").routing_examples)
+    assert sum(label == "hybrid:legal-reasoner" for label, _ in pairs) == 1 + cases
 
 
 def test_without_a_reasoning_skill_there_is_no_hybrid_route():
     labels = {label for label, _ in route_examples({"brand-voice": skill("tone", "Reply.")})}
-    assert labels == {"rag", "skill:brand-voice"}
-    assert len(route_examples({})) == len(KNOWLEDGE_EXAMPLES)
+    assert labels == {"rag", "skill:brand-voice", "fallback"}
+    assert len(route_examples({})) == len(KNOWLEDGE_EXAMPLES) + len(OUT_OF_SCOPE_EXAMPLES)
 
 
 def test_removing_a_skill_removes_its_route():
@@ -48,12 +51,6 @@ def test_removing_a_skill_removes_its_route():
 def test_parse_label_splits_route_and_skill():
     assert parse_label("skill:brand-voice") == ("skill", "brand-voice")
     assert parse_label("rag") == ("rag", None)
-
-
-def test_label_score_is_mean_of_top_k_similarities_per_label():
-    sims = np.array([0.9, 0.1, 0.8, 0.3, 0.2])
-    labels = ["a", "a", "a", "b", "b"]
-    assert np.allclose(label_scores(sims, labels, ["a", "b"], top_k=2), [0.85, 0.25])
 
 
 def test_fitted_temperature_sharpens_separable_scores_and_softens_noisy_ones():
@@ -77,23 +74,55 @@ def test_fitted_confidence_is_calibrated_on_held_out_scores():
     assert abs(confidence.mean() - correct.mean()) < 0.03
 
 
-def test_leave_one_out_never_scores_an_example_against_itself():
-    vectors = np.eye(4)
-    rows = leave_one_out_scores(vectors @ vectors.T, ["a", "a", "b", "b"], ["a", "b"], top_k=1)
-    assert np.allclose(rows, 0.0)
+def test_corpus_titles_and_headings_become_knowledge_questions_without_numbers_only_titles():
+    metadatas = [{"title": "Deposits", "context": "Part II Tenancies"}, {"title": "Recital 12"},
+                 {"title": "Right to erasure ('right to be forgotten')", "context": "CHAPTER III Rights / Section 3 \u2014 Erasure"},
+                 {"title": "Deposits"}]
+    topics = heading_topics(metadatas)
+    assert topics == ["Tenancies", "Deposits", "Rights", "Erasure", "Right to erasure ('right to be forgotten')"]
+    questions = title_questions(topics[:2], per_title=3)
+    assert len(questions) == 6 and len(set(questions)) == 6
+    assert all("tenancies" in q for q in questions[:3]) and all("deposits" in q for q in questions[3:])
+    pairs = route_examples({}, topics=topics)
+    assert sum(label == "rag" for label, _ in pairs) == len(KNOWLEDGE_EXAMPLES) + 3 * len(topics)
 
 
-def test_confident_decision_names_route_and_skill():
-    decision = decide(np.array([0.2, 0.8]), ["rag", "skill:brand-voice"], temperature=0.05, threshold=0.45)
-    assert (decision.route, decision.skill) == ("skill", "brand-voice")
-    assert decision.confidence > 0.99
-    assert set(decision.to_dict()) == {"route", "skill", "confidence", "reason"}
+def test_composed_cases_are_distinct_reproducible_and_name_no_law():
+    cases = composed_cases(60)
+    assert len(set(cases)) == 60 and cases == composed_cases(60)
+    assert not any(re.search(r"gdpr|regulation|\bcode\b|\bact\b|article \d", case.lower()) for case in cases)
+    assert all(case.rstrip().endswith(("?", ".")) for case in cases)
 
 
-def test_unsure_decision_falls_back_and_names_its_best_guess():
-    decision = decide(np.array([0.50, 0.51, 0.5]), ["rag", "skill:a", "hybrid:b"], temperature=0.5, threshold=0.45)
-    assert decision.route == "fallback" and decision.skill is None
-    assert "skill:a" in decision.reason and decision.confidence < 0.45
+def test_feedback_labels_join_the_examples_only_for_routes_that_exist():
+    pairs = route_examples({"brand-voice": skill("tone", "Reply.")},
+                           feedback=[("rag", "what is the rent cap"), ("skill:gone", "x"), ("fallback", "hey")])
+    assert ("rag", "what is the rent cap") in pairs and ("fallback", "hey") in pairs
+    assert not any(label == "skill:gone" for label, _ in pairs)
+
+
+def test_request_view_hides_quoted_messages_but_keeps_the_request():
+    assert request_view("Reply to Hannah: 'I moved house and the form says error 500.'") == 'Reply to Hannah: "..."'
+    assert request_view("Is it 'ok'?") == "Is it 'ok'?"  # short quotes are words, not a message
+
+
+def test_route_model_learns_separable_labels_with_calibrated_out_of_fold_confidence():
+    rng = np.random.default_rng(2)
+    centres = rng.normal(0, 1, (3, 16))
+    truth = rng.integers(0, 3, 300)
+    rows = centres[truth] + rng.normal(0, 0.8, (300, 16))
+    labels = [("rag", "skill:a", "hybrid:b")[t] for t in truth]
+    model = fit_route_model(rows[:200], labels[:200])
+    probs = model.probabilities(rows[200:])
+    predicted = [model.classes[i] for i in probs.argmax(1)]
+    correct = [p == l for p, l in zip(predicted, labels[200:])]
+    assert np.mean(correct) > 0.8
+    assert expected_calibration_error(probs.max(1), correct) < 0.1
+
+
+def test_expected_calibration_error_is_zero_when_confidence_matches_accuracy():
+    assert expected_calibration_error([0.75] * 4, [True, True, True, False]) == pytest.approx(0.0)
+    assert expected_calibration_error([1.0, 1.0], [False, False]) == pytest.approx(1.0)
 
 
 def test_an_unknown_router_setting_names_the_registered_routers():
@@ -119,3 +148,11 @@ def test_a_registered_router_is_built_by_its_name_and_a_taken_name_is_refused(mo
     assert {"embedding", "llm", "unit-fixed"} <= set(registered_routers())
     with pytest.raises(ConfigError, match="already registered"):
         register_router(name="embedding", build=lambda settings, skills: stub, help="")
+
+
+def test_the_clarifying_question_names_the_two_routes_the_router_hesitated_between():
+    from skillstack.graphs.graph import clarifying_question
+
+    question = clarifying_question(["rag", "hybrid:legal-reasoner"])
+    assert "from your documents" in question and "legal analysis" in question and "legal-reasoner" in question
+    assert "skills' formats" in clarifying_question([])
