@@ -130,7 +130,9 @@ class LocalEngine:
         from transformers import GenerationConfig, LogitsProcessorList
 
         first = requests[0]
+        timeouts = [r.timeout for r in requests if r.timeout]
         config = GenerationConfig(max_new_tokens=max(r.max_tokens for r in requests),
+                                  max_time=min(timeouts) if timeouts else None,
                                   do_sample=first.temperature > 0, pad_token_id=self.tokenizer.pad_token_id,
                                   eos_token_id=self.tokenizer.eos_token_id)
         if first.temperature > 0:
@@ -172,26 +174,29 @@ class LocalEngine:
             inputs = self._encode(requests)
             output = model.generate(**inputs, **self._generate_kwargs(requests))
         prompt_len = inputs["input_ids"].shape[1]
-        completions = []
-        for row, request in enumerate(requests):
-            ids = output[row, prompt_len:].tolist()
-            ended = self.tokenizer.eos_token_id in ids
-            if ended:
-                ids = ids[: ids.index(self.tokenizer.eos_token_id)]
-            length_cut = len(ids) >= request.max_tokens
-            ids = ids[: request.max_tokens]
-            text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), request.stop)
-            reason = "stop" if stopped or (ended and not length_cut) else "length"
-            completions.append(Completion(text=text, finish_reason=reason, completion_tokens=len(ids),
-                                          prompt_tokens=int(inputs["attention_mask"][row].sum())))
-        return completions
+        return [self._completion(output[row, prompt_len:].tolist(), request, int(inputs["attention_mask"][row].sum()))
+                for row, request in enumerate(requests)]
 
-    def stream(self, request: ChatRequest, *, folder: Path | None = None, trained_on: str = "") -> Iterator[str]:
-        """Text deltas of one request as they are decoded (generation runs on a helper thread)."""
+    def _completion(self, ids: list[int], request: ChatRequest, prompt_tokens: int) -> Completion:
+        """One row's new token ids as a Completion: cut at EOS, max_tokens and the first stop string."""
+        ended = self.tokenizer.eos_token_id in ids
+        if ended:
+            ids = ids[: ids.index(self.tokenizer.eos_token_id)]
+        length_cut = len(ids) >= request.max_tokens
+        ids = ids[: request.max_tokens]
+        text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), request.stop)
+        reason = "stop" if stopped or (ended and not length_cut) else "length"
+        return Completion(text=text, finish_reason=reason, completion_tokens=len(ids), prompt_tokens=prompt_tokens)
+
+    def stream(self, request: ChatRequest, *, folder: Path | None = None,
+               trained_on: str = "") -> Iterator[str | Completion]:
+        """Text deltas of one request as they are decoded (generation runs on a helper thread), then its
+        Completion (finish reason, token counts)."""
         from transformers import TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
         errors: list[BaseException] = []
+        done: list[Completion] = []
 
         def run() -> None:
             import torch
@@ -202,7 +207,9 @@ class LocalEngine:
                         self.ensure_adapter(request.adapter, folder, trained_on)
                     model = self._prepare([request])
                     inputs = self._encode([request])
-                    model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer)
+                    output = model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer)
+                prompt_len = inputs["input_ids"].shape[1]
+                done.append(self._completion(output[0, prompt_len:].tolist(), request, prompt_len))
             except BaseException as exc:  # surfaced to the consumer below
                 errors.append(exc)
                 streamer.end()
@@ -213,6 +220,7 @@ class LocalEngine:
         worker.join()
         if errors:
             raise errors[0]
+        yield from done
 
 
 class _RowConstraints:

@@ -25,13 +25,15 @@ class ChatRequest:
     max_tokens: int = field(default=256, metadata={"help": "Most new tokens."})
     stop: tuple[str, ...] = field(default=(), metadata={"help": "Strings that end the answer (cut, not included)."})
     json_schema: dict[str, Any] | None = field(default=None, metadata={"help": "Constrain the answer to this JSON Schema."})
+    timeout: float | None = field(default=None, metadata={"help": "Seconds the generation may take (None: no limit)."})
     grounding: Grounding | None = field(default=None, metadata={"help": "Local backend: cite only these articles and "
                                                                         "quote only these texts (remote backends ignore it)."})
 
     @property
     def sampling_key(self) -> tuple[Any, ...]:
-        """Requests with equal keys can share one generate() call (one sampler, one stop list)."""
-        return (self.temperature if self.temperature > 0 else 0.0, self.top_p if self.temperature > 0 else 1.0, self.stop)
+        """Requests with equal keys can share one generate() call (one sampler, one stop list, one time limit)."""
+        return (self.temperature if self.temperature > 0 else 0.0, self.top_p if self.temperature > 0 else 1.0, self.stop,
+                self.timeout)
 
 
 @dataclass(kw_only=True)
@@ -50,8 +52,9 @@ class Backend(ABC):
         """The whole answer to one request."""
 
     @abstractmethod
-    def stream(self, request: ChatRequest) -> Iterator[str]:
-        """The answer as text deltas, never emitting a stop string."""
+    def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
+        """The answer as text deltas, never emitting a stop string; then, where the backend knows them, one
+        Completion (its text unused) with the finish reason and token counts."""
 
 
 def cut_at_stop(text: str, stop: Iterable[str]) -> tuple[str, bool]:
