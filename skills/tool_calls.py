@@ -32,12 +32,7 @@ def openai_tools(tools: Sequence[Any]) -> list[dict[str, Any]]:
     pydantic class, TypedDict, OpenAI dict)."""
     from langchain_core.utils.function_calling import convert_to_openai_tool
 
-    converted = [convert_to_openai_tool(tool) for tool in tools]
-    names = [tool["function"]["name"] for tool in converted]
-    duplicates = sorted({name for name in names if names.count(name) > 1})
-    if duplicates:
-        raise InputError(f"two tools share the name {', '.join(duplicates)}; tool names must be unique")
-    return converted
+    return [convert_to_openai_tool(tool) for tool in tools]
 
 
 def normalize_choice(tool_choice: Any, tools: Sequence[dict[str, Any]]) -> str:
