@@ -1,7 +1,8 @@
 """JSON skills: schema loading and validation (jsonschema) and constrained decoding (outlines-core).
 
 The constraint makes invalid JSON impossible token by token, but a max_tokens cut can still
-end a document early; callers validate every answer with `parse_and_validate` and retry.
+end a document early, and numeric bounds (minimum, exclusiveMaximum...) are beyond its regex; callers
+validate every answer with `parse_and_validate` and retry.
 """
 
 from __future__ import annotations
@@ -79,12 +80,33 @@ def _vocabulary(tokenizer: Any) -> Any:
     return _vocabularies[key]
 
 
-def json_constraint(tokenizer: Any, schema: dict[str, Any]) -> Any:
-    """A fresh single-row logits processor that only allows JSON valid under schema (index cached per schema)."""
+def bounded_strings(schema: Any, max_chars: int) -> Any:
+    """schema with maxLength max_chars on every free-text string (no maxLength, pattern, format, enum or const).
+
+    For decoding only: a small model can repeat inside a string until max_tokens cuts the document,
+    and a bounded string must close, so the JSON ends within the budget.
+    """
+    if isinstance(schema, list):
+        return [bounded_strings(item, max_chars) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    bounded = {key: bounded_strings(value, max_chars) if key not in ("const", "enum", "default", "examples") else value
+               for key, value in schema.items()}
+    free = not {"maxLength", "pattern", "format", "enum", "const"} & set(schema)
+    if schema.get("type") == "string" and free:
+        bounded["maxLength"] = max_chars
+    return bounded
+
+
+def json_constraint(tokenizer: Any, schema: dict[str, Any], *, max_string: int | None = None) -> Any:
+    """A fresh single-row logits processor that only allows JSON valid under schema (index cached per schema);
+    max_string bounds free-text strings (bounded_strings)."""
     from outlines.backends.outlines_core import OutlinesCoreLogitsProcessor
     from outlines_core import Index
     from outlines_core.json_schema import build_regex_from_schema
 
+    if max_string is not None:
+        schema = bounded_strings(schema, max_string)
     # Not sort_keys: the regex follows the schema's property order, which is the key order skills are trained on.
     schema_text = json.dumps(schema)
     key = (id(tokenizer), schema_text)
