@@ -154,6 +154,10 @@ class SkillChatModel(BaseChatModel):
         if request.json_schema is None:
             return self.backend.complete(request), None
         failures = []
+        # A free-text string may take at most the first budget in characters (about a quarter of it in
+        # tokens), so a document whose strings run on still closes; retries double the tokens, not the bound,
+        # so the bound's decoding index is built once.
+        request.max_string = request.max_string or request.max_tokens
         for attempt in range(self.max_retries + 1):
             completion = self.backend.complete(request)
             try:

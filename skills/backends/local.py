@@ -144,10 +144,8 @@ class LocalEngine:
         constraints: dict[int, list[Any]] = {}
         for i, r in enumerate(requests):
             if r.json_schema:
-                # A string may take at most max_tokens characters (about a quarter of the budget), so a
-                # document whose strings run on still closes before the budget ends.
                 constraints.setdefault(i, []).append(json_constraint(self.tokenizer, r.json_schema,
-                                                                     max_string=r.max_tokens))
+                                                                     max_string=r.max_string))
             if r.grounding is not None:
                 constraints.setdefault(i, []).append(grounding_processor(self.tokenizer, r.grounding))
         if constraints:
