@@ -1,7 +1,7 @@
 """JSON skills: schema loading and validation (jsonschema) and constrained decoding (outlines-core).
 
 The constraint makes invalid JSON impossible token by token, but a max_tokens cut can still
-end a document early, and numeric bounds (minimum, exclusiveMaximum...) are beyond its regex; callers
+end a document early, and numeric bounds beyond small integer ranges escape its regex; callers
 validate every answer with `parse_and_validate` and retry.
 """
 
@@ -80,33 +80,45 @@ def _vocabulary(tokenizer: Any) -> Any:
     return _vocabularies[key]
 
 
-def bounded_strings(schema: Any, max_chars: int) -> Any:
-    """schema with maxLength max_chars on every free-text string (no maxLength, pattern, format, enum or const).
+# Integer ranges up to this many values are decoded as an enum: the schema-to-regex step ignores numeric bounds.
+MAX_ENUM_RANGE = 4096
 
-    For decoding only: a small model can repeat inside a string until max_tokens cuts the document,
-    and a bounded string must close, so the JSON ends within the budget.
+
+def decoding_schema(schema: Any, max_chars: int | None) -> Any:
+    """schema as the decoder needs it: free-text strings (no maxLength, pattern, format, enum or const) get
+    maxLength max_chars, and bounded integer ranges of at most MAX_ENUM_RANGE values become an enum.
+
+    For decoding only (answers are validated against the schema itself): a small model can repeat inside
+    a string until max_tokens cuts the document, and a bounded string must close; and the regex that
+    outlines builds cannot express minimum/maximum, so a forced tool call could break them without this.
     """
     if isinstance(schema, list):
-        return [bounded_strings(item, max_chars) for item in schema]
+        return [decoding_schema(item, max_chars) for item in schema]
     if not isinstance(schema, dict):
         return schema
-    bounded = {key: bounded_strings(value, max_chars) if key not in ("const", "enum", "default", "examples") else value
-               for key, value in schema.items()}
-    free = not {"maxLength", "pattern", "format", "enum", "const"} & set(schema)
-    if schema.get("type") == "string" and free:
-        bounded["maxLength"] = max_chars
-    return bounded
+    out = {key: decoding_schema(value, max_chars) if key not in ("const", "enum", "default", "examples") else value
+           for key, value in schema.items()}
+    kind = schema.get("type")
+    if kind == "string" and max_chars and not {"maxLength", "pattern", "format", "enum", "const"} & set(schema):
+        out["maxLength"] = max_chars
+    if kind == "integer" and "enum" not in schema:
+        low = schema.get("minimum", schema["exclusiveMinimum"] + 1 if "exclusiveMinimum" in schema else None)
+        high = schema.get("maximum", schema["exclusiveMaximum"] - 1 if "exclusiveMaximum" in schema else None)
+        if isinstance(low, int) and isinstance(high, int) and 0 <= high - low < MAX_ENUM_RANGE:
+            out = {key: value for key, value in out.items()
+                   if key not in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")}
+            out["enum"] = list(range(low, high + 1))
+    return out
 
 
 def json_constraint(tokenizer: Any, schema: dict[str, Any], *, max_string: int | None = None) -> Any:
     """A fresh single-row logits processor that only allows JSON valid under schema (index cached per schema);
-    max_string bounds free-text strings (bounded_strings)."""
+    max_string bounds free-text strings (decoding_schema)."""
     from outlines.backends.outlines_core import OutlinesCoreLogitsProcessor
     from outlines_core import Index
     from outlines_core.json_schema import build_regex_from_schema
 
-    if max_string is not None:
-        schema = bounded_strings(schema, max_string)
+    schema = decoding_schema(schema, max_string)
     # Not sort_keys: the regex follows the schema's property order, which is the key order skills are trained on.
     schema_text = json.dumps(schema)
     key = (id(tokenizer), schema_text)

@@ -26,7 +26,7 @@ class ChatRequest:
     stop: tuple[str, ...] = field(default=(), metadata={"help": "Strings that end the answer (cut, not included)."})
     json_schema: dict[str, Any] | None = field(default=None, metadata={"help": "Constrain the answer to this JSON Schema."})
     max_string: int | None = field(default=None, metadata={"help": "Local JSON decoding: most characters in a free-text "
-                                                                    "string (None: unbounded); see structured.bounded_strings."})
+                                                                    "string (None: unbounded); see structured.decoding_schema."})
     timeout: float | None = field(default=None, metadata={"help": "Seconds the generation may take (None: no limit)."})
     grounding: Grounding | None = field(default=None, metadata={"help": "Local backend: cite only these articles and "
                                                                         "quote only these texts (remote backends ignore it)."})

@@ -95,3 +95,15 @@ def test_tool_calls_and_results_in_history_are_rendered_in_the_reply_encoding() 
     assert json.loads(rendered[1]["content"]) == {"tool": "add", "arguments": {"a": 1, "b": 2}}
     assert rendered[2]["content"] == "Tool result for add (call c1): 3"
     assert "(error)" in rendered[3]["content"]
+
+
+def test_the_decoder_bounds_free_strings_and_turns_small_integer_ranges_into_enums() -> None:
+    from skillstack.skills.structured import decoding_schema
+
+    schema = {"type": "object", "properties": {
+        "n": {"type": "integer", "exclusiveMinimum": -3, "exclusiveMaximum": 3}, "m": {"type": "integer", "minimum": 0},
+        "free": {"type": "string"}, "id": {"type": "string", "pattern": "^[a-z]+$"}, "kind": {"enum": ["a", "b"]}}}
+    props = decoding_schema(schema, 8)["properties"]
+    assert props["n"] == {"enum": [-2, -1, 0, 1, 2]} and props["m"] == {"type": "integer", "minimum": 0}
+    assert props["free"] == {"type": "string", "maxLength": 8} and "maxLength" not in props["id"]
+    assert props["kind"] == {"enum": ["a", "b"]}
