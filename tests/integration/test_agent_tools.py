@@ -29,7 +29,7 @@ def demo_settings(tmp_path_factory: pytest.TempPathFactory):
 def tools(demo_settings):
     from skillstack.agents.tools import build_tools
 
-    return {tool.name: tool for tool in build_tools(demo_settings, max_tokens=24)}
+    return {tool.name: tool for tool in build_tools(demo_settings, max_tokens=96)}
 
 
 def test_the_build_offers_search_every_skill_and_the_case_analysis(tools):
