@@ -65,8 +65,10 @@ def test_customer_message_takes_the_brand_voice_skill_route_streaming_updates_an
     assert (state["route"], state["skill"]) == ("skill", "brand-voice")
     assert state["answer"].strip() and state["skill_output"]["parsed"] is None
     updated = [node for mode, chunk in events if mode == "updates" for node in chunk]
-    assert updated[:2] == ["router", "skill"]
-    tokens = "".join(chunk[0].content for mode, chunk in events if mode == "messages")
+    assert updated[:3] == ["intake", "router", "skill"]
+    # The skill's tokens as generated (the answer node then adds the whole answer to the transcript).
+    tokens = "".join(chunk[0].content for mode, chunk in events
+                     if mode == "messages" and chunk[1].get("langgraph_node") == "skill")
     assert tokens.strip() == state["answer"].strip()
 
 
