@@ -40,22 +40,14 @@ def _checkpointer_present() -> bool:
 
 
 def run_context() -> RunContext:
-    """This run's RunContext (LangGraph passes it as given: a RunContext, a dict of its keys, or nothing)."""
+    """This run's RunContext (LangGraph builds it from a dict of its keys, refusing unknown ones); defaults without."""
     from langgraph.runtime import get_runtime
 
     try:
         context = get_runtime().context
     except RuntimeError:  # called outside a graph run
         context = None
-    if context is None:
-        return RunContext()
-    if isinstance(context, dict):
-        unknown = set(context) - set(RunContext.__dataclass_fields__)
-        if unknown:
-            raise InputError(f"run context: unknown key(s) {', '.join(sorted(unknown))} "
-                             f"(known: {', '.join(RunContext.__dataclass_fields__)})")
-        return RunContext(**context)
-    return context
+    return context if isinstance(context, RunContext) else RunContext()
 
 
 class Nodes:

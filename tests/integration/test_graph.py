@@ -232,12 +232,17 @@ def test_the_run_context_forces_the_route_and_skill_and_caps_tokens(graph):
     assert len(state["answer"].split()) <= 6
 
 
-@pytest.mark.parametrize("context", [{"route": "teleport"}, {"skill": "no-such-skill"}, {"colour": "blue"}])
+@pytest.mark.parametrize("context", [{"route": "teleport"}, {"skill": "no-such-skill"}])
 def test_a_bad_run_context_is_refused_with_one_clear_error(graph, context):
     from skillstack.errors import InputError
 
     with pytest.raises(InputError, match="run context"):
         graph.invoke({"task": TASKS["rag"]}, context=context)
+
+
+def test_an_unknown_run_context_key_is_refused_by_name(graph):
+    with pytest.raises(TypeError, match="colour"):
+        graph.invoke({"task": TASKS["rag"]}, context={"colour": "blue"})
 
 
 def test_the_graph_runs_as_a_node_of_a_users_messages_state_graph(graph):
@@ -259,5 +264,6 @@ def test_the_graph_runs_as_a_node_of_a_users_messages_state_graph(graph):
 def test_the_compiled_graph_works_as_a_tool(graph):
     tool = graph.as_tool(name="skillstack", description="Answer a task with skillstack's knowledge and skills.")
     assert {"task", "messages"} <= set(tool.args)
-    result = tool.invoke({"task": TASKS["skill/brand-voice"]})
+    # The tool's arguments are the input schema's, transcript included (empty for a one-off task).
+    result = tool.invoke({"task": TASKS["skill/brand-voice"], "messages": []})
     assert (result["route"], result["skill"]) == ("skill", "brand-voice") and result["answer"].strip()
