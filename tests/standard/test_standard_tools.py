@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def _tool(name: str) -> BaseTool:
     from skillstack.agents.tools import build_tools
 
-    return next(tool for tool in build_tools(store_settings(), max_tokens=48) if tool.name == name)
+    return next(tool for tool in build_tools(store_settings(), max_tokens=96) if tool.name == name)
 
 
 class TestSearchKnowledgeUnit(ToolsUnitTests):
