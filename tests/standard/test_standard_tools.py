@@ -24,7 +24,9 @@ def _tool(name: str) -> BaseTool:
     return next(tool for tool in build_tools(store_settings(), max_tokens=96) if tool.name == name)
 
 
-class TestSearchKnowledgeUnit(ToolsUnitTests):
+class SearchKnowledge:
+    """The subject of both search_knowledge suites (one standard base class per test class)."""
+
     @property
     def tool_constructor(self) -> BaseTool:
         return _tool("search_knowledge")
@@ -34,11 +36,17 @@ class TestSearchKnowledgeUnit(ToolsUnitTests):
         return {"query": "How much deposit may a landlord ask for?", "k": 2}
 
 
-class TestSearchKnowledgeIntegration(TestSearchKnowledgeUnit, ToolsIntegrationTests):
+class TestSearchKnowledgeUnit(SearchKnowledge, ToolsUnitTests):
     pass
 
 
-class TestJsonSkillToolUnit(ToolsUnitTests):
+class TestSearchKnowledgeIntegration(SearchKnowledge, ToolsIntegrationTests):
+    pass
+
+
+class JsonSkillTool:
+    """The subject of both agent-status-json tool suites."""
+
     @property
     def tool_constructor(self) -> BaseTool:
         return _tool("agent-status-json")
@@ -48,5 +56,9 @@ class TestJsonSkillToolUnit(ToolsUnitTests):
         return {"task": "Report status: the nightly backup finished, 2 of 40 files were skipped."}
 
 
-class TestJsonSkillToolIntegration(TestJsonSkillToolUnit, ToolsIntegrationTests):
+class TestJsonSkillToolUnit(JsonSkillTool, ToolsUnitTests):
+    pass
+
+
+class TestJsonSkillToolIntegration(JsonSkillTool, ToolsIntegrationTests):
     pass
