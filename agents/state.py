@@ -1,7 +1,10 @@
 """The meta-agent graph's state: the task, the route decision, retrieved chunks, skill outputs, the answer.
 
-Also the reducers that merge node updates, the wrapper that times a node, how a retrieval hit is kept
-in state, and the projection to the public `ask` result.
+Also its chat side (the `messages` transcript, the input schema that takes `{"messages": [...]}` or
+`{"task": ...}`, the answer as an AIMessage), the per-run context (RunContext), the reducers that
+merge node updates, the wrapper that times a node, how a retrieval hit is kept in state, and the
+projection to the public `ask` result. typing_extensions.TypedDict, not typing's: pydantic needs it
+before Python 3.12 to publish the JSON schemas (LangGraph server, Studio, graph.as_tool()).
 Not here: how any of it is computed (router.py, lawyer/, graphs/graph.py).
 """
 
@@ -11,8 +14,14 @@ import functools
 import time
 import uuid
 from collections.abc import Callable
-from typing import Annotated, Any, TypedDict
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
+from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import TypedDict
+
+from skillstack.messages import content_text
 from skillstack.retrieval.hits import Hit
 
 ROUTES = ("rag", "skill", "hybrid")
@@ -53,7 +62,26 @@ def node_seconds(timings: list[dict[str, Any]] | None) -> dict[str, float]:
     return totals
 
 
+@dataclass(kw_only=True)
+class RunContext:
+    """Per-run settings, passed as `graph.invoke(input, context=RunContext(...))` (or a dict of these keys)."""
+
+    route: str | None = field(default=None, metadata={"help": "Force the route (rag, skill or hybrid); skips the router."})
+    skill: str | None = field(default=None, metadata={"help": "Force the skill (implies the skill route unless route says hybrid)."})
+    max_tokens: int | None = field(default=None, metadata={"help": "Cap every generation of this run."})
+    k: int | None = field(default=None, metadata={"help": "Passages the rag route retrieves."})
+
+
+class GraphInput(TypedDict, total=False):
+    """What a run takes: a chat (the last human message is the task, earlier turns the conversation) or a task."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    task: str
+
+
 class GraphState(TypedDict, total=False):
+    # The transcript: the task as a HumanMessage and each answer as an AIMessage carrying the decision.
+    messages: Annotated[list[AnyMessage], add_messages]
     task: str
     # The route decision: route is one of ROUTES, or FALLBACK when the router is unsure.
     route: str
@@ -83,6 +111,30 @@ def new_task_input(task: str) -> dict[str, Any]:
     return {"task": task, "route": None, "skill": None, "confidence": None, "reason": "", "candidates": [], "issues": [], "hits": [],
             "skill_output": None, "draft": "", "attempts": 0, "correction": None, "answer": None, "citations": [],
             "sources": [], "verified": None, "clarified": False, "timings": None}
+
+
+def intake(state: dict[str, Any]) -> dict[str, Any]:
+    """A new run's state: the task from the last human message (chat input) or from `task` (added to the
+    transcript as a HumanMessage), and nothing of a previous task in the thread."""
+    messages = list(state.get("messages") or [])
+    if messages and isinstance(messages[-1], HumanMessage):
+        return new_task_input(content_text(messages[-1].content))
+    task = state.get("task") or ""
+    return {**new_task_input(task), "messages": [HumanMessage(task)]}
+
+
+def conversation(state: dict[str, Any]) -> list[BaseMessage]:
+    """The chat before the task: earlier human and AI turns (tool traffic left out), the task last."""
+    earlier = [m for m in (state.get("messages") or [])[:-1] if m.type in ("human", "ai") and content_text(m.content)]
+    return [*earlier, HumanMessage(state["task"])]
+
+
+def answer_message(state: dict[str, Any], answer: str) -> AIMessage:
+    """The answer as the AIMessage appended to the transcript, the decision in its response_metadata."""
+    return AIMessage(answer, name="skillstack", response_metadata={
+        "route": state.get("route"), "skill": state.get("skill"), "confidence": state.get("confidence"),
+        "citations": list(state.get("citations") or []), "sources": list(state.get("sources") or []),
+        "verified": state.get("verified")})
 
 
 def public_result(state: dict[str, Any]) -> dict[str, Any]:

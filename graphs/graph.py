@@ -1,10 +1,12 @@
 """The meta-agent graph, written like its diagram:
 
-    router -> rag | skill | hybrid | fallback -> answer
+    intake -> router -> rag | skill | hybrid | fallback -> answer
     hybrid  = the reasoning flow registered for the reasoning skill's kind (agents/flows.py),
               e.g. the lawyer flow: issues -> retrieve -> reason -> citation_gate -> (reason once more | done)
 
 `build_graph(settings)` returns the uncompiled StateGraph; `compile_graph` adds a checkpointer.
+Input is `{"messages": [...]}` or `{"task": ...}` (agents/state.GraphInput); the answer is appended to
+`messages` as an AIMessage; a run's RunContext can force the route or skill and cap max_tokens and k.
 Skills are discovered and the router is built when the graph is built, so a skill folder added or
 removed shows up at the next build. Models and the store are opened on first use and then shared.
 Not here: the routing logic (agents/router.py), the reasoning flows (agents/lawyer/), prompts.
@@ -16,7 +18,9 @@ from typing import Any
 
 from skillstack.agents.flows import DEFAULT_KIND, reasoning_flow
 from skillstack.agents.router import build_router, reasoning_skill
-from skillstack.agents.state import FALLBACK, GraphState, hit_record, sources_of, timed
+from skillstack.agents.state import (FALLBACK, ROUTES, GraphInput, GraphState, RunContext, answer_message, conversation,
+                                     hit_record, intake, sources_of, timed)
+from skillstack.errors import InputError
 from skillstack.settings import Settings
 
 from .retry import retry_policy
@@ -33,6 +37,17 @@ def _checkpointer_present() -> bool:
         return get_config().get("configurable", {}).get(CONFIG_KEY_CHECKPOINTER) is not None
     except RuntimeError:  # called outside a graph run
         return False
+
+
+def run_context() -> RunContext:
+    """This run's RunContext (LangGraph builds it from a dict of its keys, refusing unknown ones); defaults without."""
+    from langgraph.runtime import get_runtime
+
+    try:
+        context = get_runtime().context
+    except RuntimeError:  # called outside a graph run
+        context = None
+    return context if isinstance(context, RunContext) else RunContext()
 
 
 class Nodes:
@@ -67,19 +82,34 @@ class Nodes:
             model = default_chat_model(self.settings)
             if not isinstance(model, SkillChatModel):  # an OpenAI model: its own limits apply
                 return model
-        return chat_model(self.settings, name, max_tokens=self.max_tokens)
+        return chat_model(self.settings, name, max_tokens=run_context().max_tokens or self.max_tokens)
 
     # router -> ...
     def route(self, state: GraphState) -> dict[str, Any]:
+        context = run_context()
+        if context.route or context.skill:
+            return self.forced_route(context)
         decision = self.router.route(state["task"])
         return {"route": decision.route, "skill": decision.skill, "confidence": decision.confidence,
                 "reason": decision.reason, "candidates": list(getattr(decision, "candidates", ()))}
+
+    def forced_route(self, context: RunContext) -> dict[str, Any]:
+        """The decision a run context imposes (route and/or skill), checked against the skills of this build."""
+        route = context.route or "skill"
+        if route not in ROUTES:
+            raise InputError(f"run context: route must be one of {', '.join(ROUTES)}, got {route!r}")
+        skill = context.skill or (reasoning_skill(self.skills) if route == "hybrid" else None)
+        if route != "rag" and skill not in self.skills:
+            raise InputError(f"run context: route {route!r} needs a skill; {skill!r} is not one of "
+                             f"{', '.join(sorted(self.skills)) or 'none'}")
+        return {"route": route, "skill": skill if route != "rag" else None, "confidence": 1.0,
+                "reason": "forced by the run context"}
 
     # ... -> rag
     def rag(self, state: GraphState) -> dict[str, Any]:
         from skillstack.retrieval.answer import answer_question
 
-        hits = self.retriever.search(state["task"], k=RAG_K)
+        hits = self.retriever.search(state["task"], k=run_context().k or RAG_K)
         result = answer_question(state["task"], hits, self.chat("base"))
         records = [hit_record(hit) for hit in hits]
         # answer_question already kept only citations of retrieved articles: each one is verified.
@@ -89,10 +119,8 @@ class Nodes:
 
     # ... -> skill
     def skill(self, state: GraphState) -> dict[str, Any]:
-        from langchain_core.messages import HumanMessage
-
         # The runtime adds the skill's system prompt and, for JSON skills, constrains and validates the output.
-        message = self.chat(state["skill"]).invoke([HumanMessage(state["task"])])
+        message = self.chat(state["skill"]).invoke(conversation(state))
         output = str(message.content)
         parsed = message.response_metadata.get("parsed")
         return {"skill_output": {"skill": state["skill"], "output": output, "parsed": parsed}, "answer": output,
@@ -107,9 +135,7 @@ class Nodes:
                                "reason": state.get("reason", ""), "skills": sorted(self.skills),
                                "candidates": list(state.get("candidates") or [])})
             return {"task": f"{state['task']}\n{reply}", "clarified": True}
-        from langchain_core.messages import HumanMessage
-
-        answer = str(self.chat("base").invoke([HumanMessage(state["task"])]).content)
+        answer = str(self.chat("base").invoke(conversation(state)).content)
         return {"answer": answer, "citations": [], "sources": [], "skill": None}
 
     # ... -> answer
@@ -117,7 +143,7 @@ class Nodes:
         answer = (state.get("answer") or "").strip()
         if state.get("route") == "hybrid" and state.get("verified") is False:
             answer += f"\n\n[unverified: the citation check failed ({state.get('correction') or 'see citations'})]"
-        return {"answer": answer}
+        return {"answer": answer, "messages": [answer_message(state, answer)]}
 
 
 # What each kind of route does, in the words of the clarifying question.
@@ -160,7 +186,8 @@ def build_graph(settings: Settings, *, skills: dict[str, Any] | None = None, max
     nodes = Nodes(settings, dict(skills), max_tokens=max_tokens)
     reasoner = reasoning_skill(skills)
     hybrid = reasoning_flow(skills[reasoner].manifest.kind if reasoner else DEFAULT_KIND)
-    graph = StateGraph(GraphState)
+    graph = StateGraph(GraphState, input_schema=GraphInput, context_schema=RunContext)
+    graph.add_node("intake", intake)
     graph.add_node("router", timed("router", nodes.route))
     graph.add_node("rag", timed("rag", nodes.rag), retry_policy=nodes.retry)
     graph.add_node("skill", timed("skill", nodes.skill), retry_policy=nodes.retry)
@@ -168,7 +195,8 @@ def build_graph(settings: Settings, *, skills: dict[str, Any] | None = None, max
     graph.add_node(FALLBACK, timed(FALLBACK, nodes.fallback), retry_policy=nodes.retry)
     graph.add_node("answer", nodes.answer)
 
-    graph.add_edge(START, "router")
+    graph.add_edge(START, "intake")
+    graph.add_edge("intake", "router")
     graph.add_conditional_edges("router", after_router, ["rag", "skill", "hybrid", FALLBACK])
     graph.add_edge("rag", "answer")
     graph.add_edge("skill", "answer")

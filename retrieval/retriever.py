@@ -136,8 +136,10 @@ def _langchain_class() -> type:
         k: int = 5
         mode: str = "hybrid"
 
-        def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
+                                    k: int | None = None, where: dict | None = None) -> list[Document]:
+            """invoke(query, k=..., where=...) overrides the constructor's k and adds a metadata filter."""
             return [Document(page_content=hit.text, metadata={**hit.metadata, "source": hit.source, "score": hit.score})
-                    for hit in self.retriever.search(query, self.k, mode=self.mode)]
+                    for hit in self.retriever.search(query, self.k if k is None else k, where=where, mode=self.mode)]
 
     return SkillstackRetriever

@@ -70,7 +70,7 @@ class SkillRuntime:
         return self.batcher.engine
 
     def chat_model(self, name: str = BASE, **overrides: Any) -> SkillChatModel:
-        """Skill `name` as a chat model; overrides: temperature, top_p, max_tokens, stop, system_prompt, max_retries."""
+        """Skill `name` as a chat model; overrides: temperature, top_p, max_tokens, stop, system_prompt, max_retries, timeout."""
         if name == BASE:
             from .backends.batching import LocalBackend
 
@@ -82,13 +82,17 @@ class SkillRuntime:
 
     def _build(self, name: str, skill: Skill | None, backend: Backend, overrides: dict[str, Any]) -> SkillChatModel:
         manifest: SkillManifest | None = skill.manifest if skill else None
-        values: dict[str, Any] = {"skill": name, "backend": backend}
+        from skillstack.models import base_model_id
+
+        # The model behind the skill: a remote skill's model id, else the local base model's.
+        model = manifest.model if manifest is not None and manifest.model else base_model_id(self.settings)
+        values: dict[str, Any] = {"skill": name, "backend": backend, "model": model}
         if manifest is not None:
             gen = manifest.generation
             values.update(system_prompt=manifest.system_prompt, temperature=gen.temperature, top_p=gen.top_p,
                           max_tokens=gen.max_tokens, stop=list(gen.stop), json_schema=skill.schema,
                           labels=list(manifest.labels) or None)
-        allowed = {"temperature", "top_p", "max_tokens", "stop", "system_prompt", "max_retries"}
+        allowed = {"temperature", "top_p", "max_tokens", "stop", "system_prompt", "max_retries", "timeout"}
         unknown = set(overrides) - allowed
         if unknown:
             raise SkillError(f"unknown chat_model override(s): {', '.join(sorted(unknown))} "

@@ -131,7 +131,9 @@ class LocalEngine:
         from transformers import GenerationConfig, LogitsProcessorList
 
         first = requests[0]
+        timeouts = [r.timeout for r in requests if r.timeout]
         config = GenerationConfig(max_new_tokens=max(r.max_tokens for r in requests),
+                                  max_time=min(timeouts) if timeouts else None,
                                   do_sample=first.temperature > 0, pad_token_id=self.tokenizer.pad_token_id,
                                   eos_token_id=self.tokenizer.eos_token_id)
         if first.temperature > 0:
@@ -143,7 +145,8 @@ class LocalEngine:
         constraints: dict[int, list[Any]] = {}
         for i, r in enumerate(requests):
             if r.json_schema:
-                constraints.setdefault(i, []).append(json_constraint(self.tokenizer, r.json_schema))
+                constraints.setdefault(i, []).append(json_constraint(self.tokenizer, r.json_schema,
+                                                                     max_string=r.max_string))
             if r.labels:
                 constraints.setdefault(i, []).append(label_constraint(self.tokenizer, r.labels))
             if r.grounding is not None:
@@ -175,30 +178,31 @@ class LocalEngine:
             inputs = self._encode(requests)
             output = model.generate(**inputs, **self._generate_kwargs(requests))
         prompt_len = inputs["input_ids"].shape[1]
-        completions = []
-        for row, request in enumerate(requests):
-            ids = output[row, prompt_len:].tolist()
-            ended = self.tokenizer.eos_token_id in ids
-            if ended:
-                ids = ids[: ids.index(self.tokenizer.eos_token_id)]
-            length_cut = len(ids) >= request.max_tokens
-            ids = ids[: request.max_tokens]
-            text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), request.stop)
-            reason = "stop" if stopped or (ended and not length_cut) else "length"
-            completions.append(Completion(text=text, finish_reason=reason, completion_tokens=len(ids),
-                                          prompt_tokens=int(inputs["attention_mask"][row].sum())))
-        return completions
+        return [self._completion(output[row, prompt_len:].tolist(), request, int(inputs["attention_mask"][row].sum()))
+                for row, request in enumerate(requests)]
+
+    def _completion(self, ids: list[int], request: ChatRequest, prompt_tokens: int) -> Completion:
+        """One row's new token ids as a Completion: cut at EOS, max_tokens and the first stop string."""
+        ended = self.tokenizer.eos_token_id in ids
+        if ended:
+            ids = ids[: ids.index(self.tokenizer.eos_token_id)]
+        length_cut = len(ids) >= request.max_tokens
+        ids = ids[: request.max_tokens]
+        text, stopped = cut_at_stop(self.tokenizer.decode(ids, skip_special_tokens=True), request.stop)
+        reason = "stop" if stopped or (ended and not length_cut) else "length"
+        return Completion(text=text, finish_reason=reason, completion_tokens=len(ids), prompt_tokens=prompt_tokens)
 
     def stream(self, request: ChatRequest, *, folder: Path | None = None,
                trained_on: str = "") -> Iterator[str | Completion]:
-        """Text deltas of one request as they are decoded, then a Completion (empty text) with its finish
-        reason and token counts. Generation runs on a helper thread; closing this iterator (a client that
-        went away) stops it at the next token, so it does not hold the engine."""
+        """Text deltas of one request as they are decoded, then its Completion (finish reason, token counts).
+        Generation runs on a helper thread; closing this iterator (a client that went away) stops it at the
+        next token, so it does not hold the engine."""
         from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=600)
-        watch = _StreamWatch(self.tokenizer.eos_token_id)
+        watch = _StreamWatch()
         errors: list[BaseException] = []
+        done: list[Completion] = []
 
         def run() -> None:
             import torch
@@ -209,20 +213,19 @@ class LocalEngine:
                         self.ensure_adapter(request.adapter, folder, trained_on)
                     model = self._prepare([request])
                     inputs = self._encode([request])
-                    watch.prompt_tokens = inputs["input_ids"].shape[1]
-                    model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer,
-                                   stopping_criteria=StoppingCriteriaList([watch]))
+                    output = model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer,
+                                            stopping_criteria=StoppingCriteriaList([watch]))
+                prompt_len = inputs["input_ids"].shape[1]
+                done.append(self._completion(output[0, prompt_len:].tolist(), request, prompt_len))
             except BaseException as exc:  # surfaced to the consumer below
                 errors.append(exc)
                 streamer.end()
 
         worker = threading.Thread(target=run, name="skillstack-stream", daemon=True)
         worker.start()
-        raw: list[str] = []
         finished = False
         try:
-            for delta in stream_with_stop(_recorded(streamer, raw), request.stop):
-                yield delta
+            yield from stream_with_stop(streamer, request.stop)
             finished = True
         finally:
             if not finished:  # the consumer closed us early
@@ -231,33 +234,18 @@ class LocalEngine:
             worker.join()
         if errors:
             raise errors[0]
-        # As in generate(): an end-of-sequence or a stop string is "stop"; running out of max_tokens is "length".
-        stopped = watch.ended or cut_at_stop("".join(raw), request.stop)[1]
-        yield Completion(text="", finish_reason="stop" if stopped else "length", prompt_tokens=watch.prompt_tokens,
-                         completion_tokens=watch.generated - watch.ended)
-
-
-def _recorded(deltas: Iterator[str], into: list[str]) -> Iterator[str]:
-    for delta in deltas:
-        into.append(delta)
-        yield delta
+        yield from done
 
 
 class _StreamWatch:
-    """A stopping criterion that counts a stream's new tokens, notes its end of sequence, and stops it on cancel."""
+    """A stopping criterion that stops a stream's generation once its consumer has gone (cancelled is set)."""
 
-    def __init__(self, eos_token_id: int | None) -> None:
-        self.eos_token_id = eos_token_id
+    def __init__(self) -> None:
         self.cancelled = threading.Event()
-        self.prompt_tokens = 0
-        self.generated = 0
-        self.ended = False
 
     def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
         import torch
 
-        self.generated = input_ids.shape[1] - self.prompt_tokens
-        self.ended = self.ended or (self.eos_token_id is not None and int(input_ids[0, -1]) == self.eos_token_id)
         return torch.full((input_ids.shape[0],), self.cancelled.is_set(), dtype=torch.bool, device=input_ids.device)
 
 

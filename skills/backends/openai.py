@@ -36,6 +36,8 @@ class OpenAIBackend(Backend):
                                   "top_p": request.top_p, self.token_limit_param: request.max_tokens}
         if request.stop:
             params["stop"] = list(request.stop)
+        if request.timeout:
+            params["timeout"] = request.timeout
         if request.json_schema is not None:
             params["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": "output", "schema": request.json_schema}}
@@ -57,14 +59,24 @@ class OpenAIBackend(Backend):
                           prompt_tokens=usage.prompt_tokens if usage else 0,
                           completion_tokens=usage.completion_tokens if usage else 0)
 
-    def stream(self, request: ChatRequest) -> Iterator[str]:
+    def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
+        usage: list[Any] = []
+        finish: list[str] = []
+
         def deltas() -> Iterator[str]:
-            for chunk in self._call(**self._params(request), stream=True):
+            for chunk in self._call(**self._params(request), stream=True, stream_options={"include_usage": True}):
+                if chunk.usage:  # the last chunk, when the server honours include_usage
+                    usage.append(chunk.usage)
+                if chunk.choices and chunk.choices[0].finish_reason:
+                    finish.append(chunk.choices[0].finish_reason)
                 if chunk.choices and chunk.choices[0].delta.content:
                     yield chunk.choices[0].delta.content
 
         # The server already cut at stop strings; this only guards servers that ignore `stop`.
-        return stream_with_stop(deltas(), request.stop)
+        yield from stream_with_stop(deltas(), request.stop)
+        yield Completion(text="", finish_reason=(finish or ["stop"])[-1],
+                         prompt_tokens=usage[-1].prompt_tokens if usage else 0,
+                         completion_tokens=usage[-1].completion_tokens if usage else 0)
 
 
 def openai_backend(runtime: SkillRuntime, skill: Skill) -> OpenAIBackend:

@@ -27,13 +27,17 @@ class ChatRequest:
     json_schema: dict[str, Any] | None = field(default=None, metadata={"help": "Constrain the answer to this JSON Schema."})
     labels: tuple[str, ...] | None = field(default=None, metadata={"help": "Local backend: the answer is exactly one "
                                                                           "of these labels (classify skills)."})
+    max_string: int | None = field(default=None, metadata={"help": "Local JSON decoding: most characters in a free-text "
+                                                                    "string (None: unbounded); see structured.decoding_schema."})
+    timeout: float | None = field(default=None, metadata={"help": "Seconds the generation may take (None: no limit)."})
     grounding: Grounding | None = field(default=None, metadata={"help": "Local backend: cite only these articles and "
                                                                         "quote only these texts (remote backends ignore it)."})
 
     @property
     def sampling_key(self) -> tuple[Any, ...]:
-        """Requests with equal keys can share one generate() call (one sampler, one stop list)."""
-        return (self.temperature if self.temperature > 0 else 0.0, self.top_p if self.temperature > 0 else 1.0, self.stop)
+        """Requests with equal keys can share one generate() call (one sampler, one stop list, one time limit)."""
+        return (self.temperature if self.temperature > 0 else 0.0, self.top_p if self.temperature > 0 else 1.0, self.stop,
+                self.timeout)
 
 
 @dataclass(kw_only=True)
@@ -53,8 +57,8 @@ class Backend(ABC):
 
     @abstractmethod
     def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
-        """The answer as text deltas, never emitting a stop string; a backend that knows them may end with a
-        Completion (empty text) giving the finish reason and token counts."""
+        """The answer as text deltas, never emitting a stop string; then, where the backend knows them, one
+        Completion (its text unused) with the finish reason and token counts."""
 
 
 def cut_at_stop(text: str, stop: Iterable[str]) -> tuple[str, bool]:

@@ -65,8 +65,10 @@ def test_customer_message_takes_the_brand_voice_skill_route_streaming_updates_an
     assert (state["route"], state["skill"]) == ("skill", "brand-voice")
     assert state["answer"].strip() and state["skill_output"]["parsed"] is None
     updated = [node for mode, chunk in events if mode == "updates" for node in chunk]
-    assert updated[:2] == ["router", "skill"]
-    tokens = "".join(chunk[0].content for mode, chunk in events if mode == "messages")
+    assert updated[:3] == ["intake", "router", "skill"]
+    # The skill's tokens as generated (the answer node then adds the whole answer to the transcript).
+    tokens = "".join(chunk[0].content for mode, chunk in events
+                     if mode == "messages" and chunk[1].get("langgraph_node") == "skill")
     assert tokens.strip() == state["answer"].strip()
 
 
@@ -204,3 +206,76 @@ def test_every_shipped_demo_task_states_its_expected_outcome():
     assert len(rows) == 4 and all(row["expect"].strip() for row in rows)
     assert "10 days" in rows[0]["expect"] and "Article 4" in rows[0]["expect"]
     assert "NOT comply" in rows[3]["expect"] and "Article 4" in rows[3]["expect"]
+
+
+def test_the_graph_publishes_its_input_output_and_context_schemas(graph):
+    assert {"messages", "task"} <= set(graph.get_input_jsonschema()["properties"])
+    assert {"messages", "answer", "route", "citations"} <= set(graph.get_output_jsonschema()["properties"])
+    assert {"route", "skill", "max_tokens", "k"} <= set(graph.get_context_jsonschema()["properties"])
+
+
+def test_chat_input_takes_the_last_human_message_as_the_task_and_appends_the_answer_as_an_ai_message(graph):
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    earlier = [HumanMessage("Hello there"), AIMessage("Hi, how can I help?")]
+    state = graph.invoke({"messages": [*earlier, HumanMessage(TASKS["rag"])]})
+    assert state["task"] == TASKS["rag"] and state["route"] == "rag"
+    reply = state["messages"][-1]
+    assert isinstance(reply, AIMessage) and len(state["messages"]) == 4
+    assert reply.content == state["answer"]
+    assert reply.response_metadata["route"] == "rag" and reply.response_metadata["citations"] == state["citations"]
+    assert {"skill", "confidence", "sources", "verified"} <= set(reply.response_metadata)
+
+
+def test_task_input_joins_the_transcript_as_a_human_message(graph):
+    from langchain_core.messages import AIMessage, HumanMessage
+
+    state = graph.invoke({"task": TASKS["skill/agent-status-json"]}, context={"max_tokens": 64})
+    first, reply = state["messages"]
+    assert isinstance(first, HumanMessage) and first.content == TASKS["skill/agent-status-json"]
+    assert isinstance(reply, AIMessage) and reply.response_metadata["skill"] == "agent-status-json"
+
+
+def test_the_run_context_forces_the_route_and_skill_and_caps_tokens(graph):
+    from skillstack.agents.state import RunContext
+
+    state = graph.invoke({"task": TASKS["rag"]}, context=RunContext(skill="brand-voice", max_tokens=6))
+    assert (state["route"], state["skill"], state["reason"]) == ("skill", "brand-voice", "forced by the run context")
+    assert len(state["answer"].split()) <= 6
+
+
+@pytest.mark.parametrize("context", [{"route": "teleport"}, {"skill": "no-such-skill"}])
+def test_a_bad_run_context_is_refused_with_one_clear_error(graph, context):
+    from skillstack.errors import InputError
+
+    with pytest.raises(InputError, match="run context"):
+        graph.invoke({"task": TASKS["rag"]}, context=context)
+
+
+def test_an_unknown_run_context_key_is_refused_by_name(graph):
+    with pytest.raises(TypeError, match="colour"):
+        graph.invoke({"task": TASKS["rag"]}, context={"colour": "blue"})
+
+
+def test_the_graph_runs_as_a_node_of_a_users_messages_state_graph(graph):
+    from langchain_core.messages import AIMessage, HumanMessage
+    from langgraph.graph import END, START, MessagesState, StateGraph
+
+    parent = StateGraph(MessagesState)
+    parent.add_node("skillstack", graph)
+    parent.add_edge(START, "skillstack")
+    parent.add_edge("skillstack", END)
+    state = parent.compile().invoke({"messages": [HumanMessage(TASKS["skill/brand-voice"])]},
+                                    context={"max_tokens": 12})
+    assert set(state) == {"messages"} and len(state["messages"]) == 2
+    reply = state["messages"][-1]
+    assert isinstance(reply, AIMessage) and reply.content.strip()
+    assert (reply.response_metadata["route"], reply.response_metadata["skill"]) == ("skill", "brand-voice")
+
+
+def test_the_compiled_graph_works_as_a_tool(graph):
+    tool = graph.as_tool(name="skillstack", description="Answer a task with skillstack's knowledge and skills.")
+    assert {"task", "messages"} <= set(tool.args)
+    # The tool's arguments are the input schema's, transcript included (empty for a one-off task).
+    result = tool.invoke({"task": TASKS["skill/brand-voice"], "messages": []})
+    assert (result["route"], result["skill"]) == ("skill", "brand-voice") and result["answer"].strip()

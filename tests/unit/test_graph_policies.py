@@ -73,7 +73,8 @@ def test_a_new_task_resets_every_per_task_field_including_timings():
     from skillstack.agents.state import GraphState, new_task_input
 
     fresh = new_task_input("next question")
-    assert set(fresh) == set(GraphState.__annotations__)
+    # Only the transcript carries over: a thread's messages are its conversation.
+    assert set(fresh) == set(GraphState.__annotations__) - {"messages"}
     assert add_timings([{"node": "router", "seconds": 1.0, "id": "1"}], fresh["timings"]) == []
 
 
