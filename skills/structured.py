@@ -80,17 +80,18 @@ def _vocabulary(tokenizer: Any) -> Any:
 
 
 def json_constraint(tokenizer: Any, schema: dict[str, Any]) -> Any:
-    """A fresh single-row logits processor that only allows JSON valid under schema (index cached per schema)."""
+    """A fresh single-row logits processor that only allows JSON valid under schema, numeric bounds included (index cached per schema)."""
     from outlines.backends.outlines_core import OutlinesCoreLogitsProcessor
     from outlines_core import Index
-    from outlines_core.json_schema import build_regex_from_schema
+
+    from .schema_bounds import bounded_regex
 
     # Not sort_keys: the regex follows the schema's property order, which is the key order skills are trained on.
     schema_text = json.dumps(schema)
     key = (id(tokenizer), schema_text)
     with _lock:
         if key not in _indexes:
-            regex = build_regex_from_schema(schema_text, _WHITESPACE)
+            regex = bounded_regex(schema, _WHITESPACE)  # minimum/maximum too, which outlines-core drops
             _indexes[key] = Index(regex, _vocabulary(tokenizer))
         index = _indexes[key]
     return OutlinesCoreLogitsProcessor(index, "torch")
