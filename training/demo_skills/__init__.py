@@ -95,7 +95,7 @@ register_demo_skill(DemoSkill(
     system_prompt=status_json.SYSTEM_PROMPT, routing_examples=status_json.ROUTING_EXAMPLES, generate=status_json.generate,
     score=status_json.score, metrics=status_json.METRICS, primary="field_accuracy",
     baselines=[Baseline(label="base + schema and rules, constrained", system_prompt=status_json.RULES, constrained=True)],
-    max_tokens=160, n_train=500, n_heldout=40, training=_lora(n_epochs=1, batch_size=4, max_seq_len=400),
+    max_tokens=160, n_train=500, n_heldout=40, training=_lora(n_epochs=1, batch_size=4, max_seq_len=400, max_steps=72),
 ))
 register_demo_skill(DemoSkill(
     name=legal.NAME, kind="reasoning",
