@@ -11,8 +11,8 @@ from skillstack.cli.main import main
 
 pytestmark = pytest.mark.slow
 # Passing means naming one exact time frame, which the skill seldom picks: its samples fail, the references pass.
-GRADER = {"type": "python", "name": "names_24_hours",
-          "source": "def grade(sample, item):\n    return float('within 24 hours' in sample['output_text'])\n"}
+GRADER = {"type": "python", "name": "names_36_hours",
+          "source": "def grade(sample, item):\n    return float('within 36 hours' in sample['output_text'])\n"}
 
 
 def write(path: Path, rows: list[dict]) -> Path:
@@ -21,7 +21,7 @@ def write(path: Path, rows: list[dict]) -> Path:
 
 
 def test_repair_trains_dpo_from_the_skill_adapter_and_keeps_it_only_if_the_gate_improves(home: Path, tmp_path: Path, capsys):
-    reply = "Hi Maria,\n\nI completely understand. Here's what I'll do: I'll refund it within 24 hours.\n\nWarm regards, Lumen Care"
+    reply = "Hi Maria,\n\nI completely understand. Here's what I'll do: I'll refund it within 36 hours.\n\nWarm regards, Lumen Care"
     problems = ["was charged twice", "lost her card", "cannot log in", "sees an unknown payment", "has a late transfer",
                 "wants a new address", "got an overdraft fee", "needs a statement", "wants a higher limit", "had a card declined"]
     # ten prompts: the fewest preference examples the project's validator accepts for training
@@ -40,8 +40,8 @@ def test_repair_trains_dpo_from_the_skill_adapter_and_keeps_it_only_if_the_gate_
     assert report["kept"] is (report["after"] > report["before"])
     assert out.is_dir() is report["kept"]
     pairs = [json.loads(line) for line in (home / "repair" / "brand-voice" / "pairs.jsonl").read_text().splitlines()]
-    assert all("within 24 hours" in p["preferred_output"][0]["content"] for p in pairs)
-    assert not any("within 24 hours" in p["non_preferred_output"][0]["content"] for p in pairs)
+    assert all("within 36 hours" in p["preferred_output"][0]["content"] for p in pairs)
+    assert not any("within 36 hours" in p["non_preferred_output"][0]["content"] for p in pairs)
     if report["kept"]:
         from skillstack.skills.manifest import load_manifest
 
