@@ -27,7 +27,8 @@ def test_repair_trains_dpo_from_the_skill_adapter_and_keeps_it_only_if_the_gate_
     # ten prompts: the fewest preference examples the project's validator accepts for training
     prompts = write(tmp_path / "prompts.jsonl", [
         {"messages": [{"role": "user", "content": f"Customer Maria {problem}. Respond."}], "reference": reply} for problem in problems])
-    gate = write(tmp_path / "gate.jsonl", [{"messages": [{"role": "user", "content": "Customer Tom's transfer is late. Respond."}]}])
+    gate = write(tmp_path / "gate.jsonl", [{"messages": [{"role": "user", "content": "Customer Tom's transfer is late. Respond."}],
+                                            "reference": reply.replace("Maria", "Tom")}])
     grader = tmp_path / "grader.json"
     grader.write_text(json.dumps(GRADER), encoding="utf-8")
     out = tmp_path / "repaired"
