@@ -66,8 +66,9 @@ def test_rft_continues_the_status_skill_rewarded_by_the_python_rules_grader(sett
 
     _, items, _ = status_json.generate(11, n_train=0, n_heldout=10)
     data = write_jsonl(tmp_path / "rl.jsonl", items)  # reinforcement rows: the report, and the expected record
-    config = RFTConfig(grader=status_rules.grader_spec(), n_samples=2, max_completion_tokens=96, batch_size=1, max_steps=1,
-                       save_every=0, max_seq_len=400, init_adapter=str(BUNDLED_DIR / status_json.NAME))
+    config = RFTConfig(grader=status_rules.grader_spec(), n_samples=2, max_completion_tokens=160, temperature=0.7,
+                       batch_size=1, max_steps=1, save_every=0, max_seq_len=400,
+                       init_adapter=str(BUNDLED_DIR / status_json.NAME))
     folder = train_rft(settings, TrainJob(train_file=data, output_dir=tmp_path / "skills" / "status-rft", config=config,
                                           skill=SkillSpec(suffix="status-rft", system_prompt=status_json.SYSTEM_PROMPT),
                                           progress=False))
