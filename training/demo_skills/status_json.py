@@ -94,7 +94,7 @@ def field_accuracy(predicted: Any, expected: dict[str, Any]) -> dict[str, bool]:
 
 METRICS = ("schema_valid", "field_accuracy", "exact_match", "field:agent_id", "field:status", "field:tasks.completed",
            "field:tasks.failed", "field:tasks.in_progress", "field:latency_p95_ms", "field:errors",
-           "field:escalate", "failed_equals_errors")  # score()'s keys, in eval card order
+           "field:escalate")  # score()'s keys, in eval card order
 
 
 def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, float]:
@@ -109,8 +109,7 @@ def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, floa
     valid = parsed is not None and Draft202012Validator(SCHEMA).is_valid(parsed)
     fields = field_accuracy(parsed, item["expected"])
     return {"schema_valid": float(valid), "field_accuracy": sum(fields.values()) / len(fields),
-            "exact_match": float(all(fields.values())), **{f"field:{k}": float(v) for k, v in fields.items()},
-            "failed_equals_errors": float(rule_checks(parsed, "")["failed_sum"])}
+            "exact_match": float(all(fields.values())), **{f"field:{k}": float(v) for k, v in fields.items()}}
 
 
 def curation_failures(report: str, expected: dict[str, Any]) -> list[str]:
