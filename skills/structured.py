@@ -82,17 +82,12 @@ def _vocabulary(tokenizer: Any) -> Any:
     return _vocabularies[key]
 
 
-# Integer ranges up to this many values are decoded as an enum: the schema-to-regex step ignores numeric bounds.
-MAX_ENUM_RANGE = 4096
-
-
 def decoding_schema(schema: Any, max_chars: int | None) -> Any:
     """schema as the decoder needs it: free-text strings (no maxLength, pattern, format, enum or const) get
-    maxLength max_chars, and bounded integer ranges of at most MAX_ENUM_RANGE values become an enum.
+    maxLength max_chars (numeric bounds are the regex's job: schema_bounds.py).
 
     For decoding only (answers are validated against the schema itself): a small model can repeat inside
-    a string until max_tokens cuts the document, and a bounded string must close; and the regex that
-    outlines builds cannot express minimum/maximum, so a forced tool call could break them without this.
+    a string until max_tokens cuts the document, and a bounded string must close.
     """
     if isinstance(schema, list):
         return [decoding_schema(item, max_chars) for item in schema]
@@ -103,13 +98,6 @@ def decoding_schema(schema: Any, max_chars: int | None) -> Any:
     kind = schema.get("type")
     if kind == "string" and max_chars and not {"maxLength", "pattern", "format", "enum", "const"} & set(schema):
         out["maxLength"] = max_chars
-    if kind == "integer" and "enum" not in schema:
-        low = schema.get("minimum", schema["exclusiveMinimum"] + 1 if "exclusiveMinimum" in schema else None)
-        high = schema.get("maximum", schema["exclusiveMaximum"] - 1 if "exclusiveMaximum" in schema else None)
-        if isinstance(low, int) and isinstance(high, int) and 0 <= high - low < MAX_ENUM_RANGE:
-            out = {key: value for key, value in out.items()
-                   if key not in ("type", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")}
-            out["enum"] = list(range(low, high + 1))
     return out
 
 
@@ -127,13 +115,12 @@ def _regex_constraint(tokenizer: Any, regex: str) -> Any:
 
 
 def json_constraint(tokenizer: Any, schema: dict[str, Any], *, max_string: int | None = None) -> Any:
-    """A fresh single-row logits processor that only allows JSON valid under schema (index cached per schema);
-    max_string bounds free-text strings (decoding_schema)."""
-    from outlines_core.json_schema import build_regex_from_schema
+    """A fresh single-row logits processor that only allows JSON valid under schema, numeric bounds included
+    (index cached per schema); max_string bounds free-text strings (decoding_schema)."""
+    from .schema_bounds import bounded_regex
 
-    # Not sort_keys: the regex follows the schema's property order, which is the key order skills are trained on.
-    schema_text = json.dumps(decoding_schema(schema, max_string))
-    return _regex_constraint(tokenizer, build_regex_from_schema(schema_text, _WHITESPACE))
+    # minimum/maximum too, which outlines-core's schema-to-regex step drops.
+    return _regex_constraint(tokenizer, bounded_regex(decoding_schema(schema, max_string), _WHITESPACE))
 
 
 def labels_regex(labels: list[str] | tuple[str, ...]) -> str:

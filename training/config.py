@@ -52,6 +52,8 @@ class TrainingConfig:
     seed: int = setting("Random seed for adapter initialisation, shuffling and sampling.", 42, minimum=0)
     max_seq_len: int = setting("Tokens per example; longer examples are cut at the end (the validator flags them first).", 1024, minimum=1)
     max_steps: int = setting("Stop after this many optimizer steps (0: run all epochs).", 0, minimum=0)
+    init_adapter: str = setting("Skill folder whose LoRA adapter training starts from, e.g. DPO on top of an SFT skill "
+                                "(DPO's reference is then that adapter); '' starts from fresh LoRA weights.", "")
     save_every: int = setting("Write a resumable checkpoint every N optimizer steps (0: only at the end).", 50, minimum=0)
     eval_every: int = setting("Compute validation loss every N steps (0: about ten times per run); needs a validation file.", 0, minimum=0)
     early_stopping_patience: int = setting("Stop after this many evaluations without a better validation loss (0: never).", 3, minimum=0)

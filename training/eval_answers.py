@@ -28,8 +28,9 @@ class Output:
 
 def generate_outputs(settings: Settings, model_name: str, prompts: list[Prompt], *, system_prompt: str | None = None,
                      json_schema: dict[str, Any] | None = None, labels: list[str] | None = None,
-                     max_tokens: int = 256, progress: bool = False, label: str | None = None) -> list[Output]:
-    """Greedy answers of a skill (or "base") to each prompt; `system_prompt` replaces the skill's own.
+                     max_tokens: int = 256, progress: bool = False, label: str | None = None,
+                     temperature: float = 0.0) -> list[Output]:
+    """Answers of a skill (or "base") to each prompt, greedy unless temperature > 0; `system_prompt` replaces the skill's own.
 
     `json_schema` decodes under that schema, `labels` to exactly one of those labels; an answer that
     still fails after the runtime's retries comes back as an Output with the error, not as an exception.
@@ -38,7 +39,7 @@ def generate_outputs(settings: Settings, model_name: str, prompts: list[Prompt],
 
     from skillstack.skills.runtime import chat_model
 
-    overrides: dict[str, Any] = {"max_tokens": max_tokens, "temperature": 0.0}
+    overrides: dict[str, Any] = {"max_tokens": max_tokens, "temperature": temperature}
     if system_prompt is not None:
         overrides["system_prompt"] = system_prompt
     chat: Any = chat_model(settings, model_name, **overrides)

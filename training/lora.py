@@ -1,4 +1,4 @@
-"""A fresh, trainable copy of the base model with LoRA adapters (QLoRA where bitsandbytes and CUDA exist).
+"""A trainable copy of the base model with LoRA adapters, fresh or continued from a skill (QLoRA where bitsandbytes and CUDA exist).
 
 Holds model construction for every local trainer; the shared inference model in
 skillstack.models is never trained (training mutates weights and would leak into other callers).
@@ -10,6 +10,7 @@ import importlib.util
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from skillstack.errors import TrainingError
@@ -68,15 +69,22 @@ def load_base_for_training(settings: Settings, config: TrainingConfig) -> tuple[
 
 
 def load_lora_model(settings: Settings, config: TrainingConfig) -> tuple[Any, Any]:
-    """Base model with fresh LoRA adapters (seeded), ready to train, and the tokenizer."""
+    """Base model with LoRA adapters ready to train (fresh and seeded, or config.init_adapter's), and the tokenizer."""
     import torch
-    from peft import get_peft_model
+    from peft import PeftModel, get_peft_model
 
     model, tokenizer = load_base_for_training(settings, config)
     torch.manual_seed(config.seed)
     if config.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    peft_model = get_peft_model(model, lora_config(config))
+    if config.init_adapter:
+        start = Path(config.init_adapter).expanduser()
+        if not (start / "adapter_config.json").is_file():
+            raise TrainingError(f"init_adapter {start}: no adapter_config.json there; give a trained skill folder")
+        # The adapter's own rank and targets win over lora_r/target_modules: training continues it.
+        peft_model = PeftModel.from_pretrained(model, str(start), is_trainable=True)
+    else:
+        peft_model = get_peft_model(model, lora_config(config))
     # Recorded in adapter_config.json: the portable identity, not this machine's cache path.
     peft_model.peft_config["default"].base_model_name_or_path = base_model_id(settings)
     return peft_model, tokenizer

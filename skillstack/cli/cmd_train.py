@@ -244,10 +244,45 @@ def train_embedder_command(
         # The store now answers only to this embedder: the home's config must name it too.
         result["config"] = str(save_setting(settings, "embedding_model", folder))
     emit(result, as_json, _embedder_summary)
+def repair(
+    ctx: typer.Context,
+    skill: str = typer.Argument(..., help="The trained skill to repair (its adapter is DPO's starting point)."),
+    prompts: Path = typer.Option(..., "--prompts", help="Fresh prompts (chat or reinforcement JSONL; a `reference` answer may serve as preferred)."),
+    grader: Path = typer.Option(..., "--grader", help="Grader spec (JSON/TOML): what passing means."),
+    eval_file: Optional[Path] = typer.Option(None, "--eval", help="The gate's held-out JSONL; default the skill's heldout.jsonl."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Where a kept repair goes; default $SKILLSTACK_HOME/skills/<skill>."),
+    samples: int = typer.Option(4, "--samples", min=1, help="Outputs sampled per prompt."),
+    temperature: float = typer.Option(0.8, "--temperature", min=0.0, help="Sampling temperature."),
+    threshold: float = typer.Option(1.0, "--threshold", help="Grader score an output needs to pass."),
+    max_tokens: int = typer.Option(256, "--max-tokens", min=1, help="Tokens per output."),
+    eval_limit: Optional[int] = typer.Option(None, "--eval-limit", min=1, help="Score only the first N eval items."),
+    assignments: list[str] = typer.Option([], "--set", help="A DPO config field as key=value (repeatable), e.g. --set max_steps=20."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No progress bars."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Repair a skill: sample it, grade it, DPO on its failures from its own adapter; kept only if the eval gate improves."""
+    from skillstack.errors import InputError
+    from skillstack.skills.runtime import get_runtime
+    from skillstack.training.config import config_from_mapping
+    from skillstack.training.dpo import DPOConfig
+    from skillstack.training.repair import RepairPlan, repair_skill
+
+    settings = settings_from(ctx)
+    gate = eval_file or get_runtime(settings).skill(skill).path / "heldout.jsonl"
+    if not gate.is_file():
+        raise InputError(f"{gate}: no eval file for the gate; pass --eval FILE")
+    dpo = config_from_mapping(DPOConfig, parse_assignments(assignments), origin="--set")
+    report = repair_skill(settings, skill, prompts, read_config_file(grader), eval_file=gate,
+                          output_dir=output or settings.user_skills_dir / skill, dpo=dpo, progress=not no_progress,
+                          plan=RepairPlan(samples=samples, temperature=temperature, threshold=threshold,
+                                          max_tokens=max_tokens, eval_limit=eval_limit))
+    emit(report, as_json, lambda r: (f"repair {r['skill']}: {r['paired']} pair(s) from {r['failing']} failing prompt(s) of "
+                                     f"{r['prompts_file']}; gate {r['before']} -> {r['after']}: "
+                                     + (f"kept in {r['output']}" if r["kept"] else "not kept (no improvement)")))
 
 
 def build_app() -> typer.Typer:
-    """The `train` group: one `train <method>` per registered training method (built-ins and plugins alike)."""
+    """The `train` group: one `train <method>` per registered training method (built-ins and plugins alike), and `repair`."""
     from skillstack.training.methods import training_methods
 
     group = typer.Typer(name="train", help="Train a LoRA skill on the base model with one of the registered methods below.",
@@ -255,6 +290,7 @@ def build_app() -> typer.Typer:
     for name, method in training_methods().items():
         group.command(name)(_make_command(method))
     group.command("embedder")(train_embedder_command)
+    group.command("repair")(repair)
     return group
 
 

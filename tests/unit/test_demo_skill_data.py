@@ -49,6 +49,16 @@ def test_every_brand_voice_training_reply_meets_the_rubric(generated):
     assert all(m["role"] == "user" for item in heldout for m in item["messages"])
 
 
+def test_brand_voice_unseen_greeting_accepts_a_name_only_when_the_message_has_it():
+    reply = ("Hi Renée,\n\nI completely understand. Here's what I'll do: I'll refund it within 2 business days. "
+             "Thanks for your patience.\n\nWarm regards, Lumen Care")
+    signed = {"messages": [{"role": "user", "content": "charged twice. fix it\nRenée"}]}
+    assert brand_voice.score(signed, reply)["compliant"] == 1.0
+    assert brand_voice.score({"messages": [{"role": "user", "content": "charged twice"}]}, reply)["greeting"] == 0.0
+    anonymous = reply.replace("Hi Renée,", "Hi there,")
+    assert brand_voice.score({"messages": [{"role": "user", "content": "charged twice"}]}, anonymous)["compliant"] == 1.0
+
+
 def test_brand_voice_rubric_catches_each_broken_rule():
     good = ("Hi Maria,\n\nI completely understand. Here's what I'll do: I'll refund it within 2 business days. "
             "Thanks for your patience.\n\nWarm regards, Lumen Care")
@@ -93,6 +103,32 @@ def test_status_heldout_reports_use_agents_and_phrasings_never_trained_on(genera
                     "Please get a human involved.", "p95 at ", "Tail latency (p95)"]
     assert not [phrase for phrase in heldout_only if phrase in train_text]
     assert all(any(phrase in item["messages"][0]["content"] for item in heldout) for phrase in heldout_only[:2])
+
+
+def test_status_rules_python_grader_scores_in_its_isolated_process_as_the_module_does():
+    from skillstack.training.demo_skills import status_rules
+    from skillstack.training.graders import build_grader
+
+    item = {"messages": [{"role": "user", "content": "ingest-3: 120 tasks completed, 3 failed with TIMEOUT, 5 in progress, "
+                                                     "p95 latency 1.8 s. Please page on-call."}]}
+    right = {"agent_id": "ingest-3", "status": "degraded", "tasks": {"completed": 120, "failed": 3, "in_progress": 5},
+             "latency_p95_ms": 1800, "errors": [{"code": "TIMEOUT", "count": 3}], "escalate": True}
+    invented = right | {"errors": [{"code": "TIMEOUT", "count": 3}, {"code": "FAIL", "count": 5}]}
+    grader = build_grader(status_rules.grader_spec())
+    for output, want in ((right, 1.0), (invented, 1 / 3), (right | {"latency_p95_ms": 1.8}, 2 / 3)):
+        sample = {"output_text": json.dumps(output), "output_json": output}
+        assert grader.grade(sample, item) == pytest.approx(want) == status_rules.grade(sample, item)
+    with_expected = item | {"expected": right}
+    assert status_rules.grade({"output_json": invented}, with_expected) == pytest.approx((1 + 7) / 11)
+
+
+@pytest.mark.parametrize("text,ms", [("p95 latency 1.8 s.", 1800), ("p95=820ms", 820), ("p95_ms=820 p99_ms=1400", 820),
+                                     ("p50 40ms, p95 1.2 seconds", 1200), ("p95: 850000 µs", 850), ("p95 2 min", 120000),
+                                     ("p95 sits at 820", 820), ("p99 900 ms only", None)])
+def test_status_rules_read_the_p95_in_milliseconds(text, ms):
+    from skillstack.training.demo_skills.status_rules import p95_ms
+
+    assert p95_ms(text) == ms
 
 
 def test_seconds_become_milliseconds_and_missing_numbers_zero():

@@ -78,9 +78,19 @@ METRICS = ("greeting", "signature_phrases", "next_step_time_frame", "sign_off", 
            "rubric_score", "compliant")  # score()'s keys, in eval card order
 
 
+def _greeted_name(item: dict[str, Any], text: str) -> str | None:
+    """The name to check the greeting with: the item's first_name; an item without one (an unseen message) accepts
+    "Hi there," or "Hi <a word of the message>,", since who wrote it is only in the text."""
+    if "first_name" in item:
+        return item["first_name"]
+    match = re.match(r"Hi ([^\s,]+),", text.strip())
+    prompt = " ".join(str(m.get("content", "")) for m in item.get("messages", []) if isinstance(m, dict))
+    return match.group(1) if match and match.group(1) != "there" and re.search(rf"\b{re.escape(match.group(1))}\b", prompt) else None
+
+
 def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, float]:
     """Every rubric point (0/1), the fraction met, and whether all are met, for one held-out reply."""
-    checks = rubric_checks(text, item.get("first_name"))
+    checks = rubric_checks(text, _greeted_name(item, text))
     return {**{key: float(ok) for key, ok in checks.items()}, "rubric_score": sum(checks.values()) / len(checks),
             "compliant": float(all(checks.values()))}
 

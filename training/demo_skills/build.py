@@ -135,4 +135,67 @@ def evaluate_built(settings: Settings, skill: DemoSkill, skills_root: Path = BUN
     return evaluation
 
 
-__all__ = ["HELDOUT", "STAGING", "build_demo_skill", "data_license", "evaluate_built", "validate_datasets", "write_datasets"]
+DATA_HEADING = "## Data: stats and leakage audit"
+
+
+def data_report(settings: Settings, train_path: Path, heldout_path: Path, unseen_path: Path | None) -> str:
+    """TRAINING.md's data section: `skillstack data stats` of the training set and `data audit` against the
+    held-out set and the unseen set (exact, near-duplicate and 8-gram overlap of prompts and answers)."""
+    from skillstack.models import load_tokenizer
+    from skillstack.training.data.audit import audit_files
+    from skillstack.training.data.stats import dataset_stats
+
+    stats = dataset_stats(train_path, tokenizer=load_tokenizer(settings))
+    tokens = stats.get("tokens", {})
+    lines = [DATA_HEADING, "", f"- training examples: {stats['examples']} ({stats['format']}), errors {stats['errors']}, "
+             f"warnings {stats['warnings']}" + (f"; tokens per example mean {tokens.get('mean')}, p95 {tokens.get('p95')}, "
+                                                 f"max {tokens.get('max')}" if tokens else ""),
+             "", "| audit: train vs | rows | prompts exact | prompts near (>=90) | prompt 8-gram share | answers near | leaked share |",
+             "|---|---|---|---|---|---|---|"]
+    for label, path in (("held-out (tuning)", heldout_path), ("unseen (bench/unseen)", unseen_path)):
+        if path is None:
+            continue
+        audit = audit_files(train_path, path)
+        prompts, answers = audit["prompts"], audit["answers"]
+        lines.append(f"| {label} | {audit['eval_rows']} | {prompts['exact']} | {prompts['near']} | {prompts['ngram']['share']} | "
+                     f"{answers['near']} | {audit['leaked_share']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_data_report(folder: Path, report: str) -> None:
+    """Put the data section at the end of folder/TRAINING.md, replacing an older one."""
+    from skillstack.io import atomic_write_text
+
+    path = folder / "TRAINING.md"
+    text = path.read_text(encoding="utf-8").split(DATA_HEADING)[0].rstrip("\n")
+    atomic_write_text(path, text + "\n\n" + report)
+
+
+def evaluate_unseen(settings: Settings, skill: DemoSkill, skills_root: Path = BUNDLED_DIR, *, scratch: Path,
+                    progress: bool = True) -> Evaluation | None:
+    """The card of skills_root/<name> on its unseen set (bench/unseen/skills; measured, never trained on), written
+    beside the tuning card as eval_card.unseen.json and EVAL-unseen.md; None when this checkout has no unseen set."""
+    import json
+
+    from skillstack.io import atomic_write_text
+    from skillstack.settings import with_overrides
+    from skillstack.training.eval_card import card_report
+    from skillstack.training.evaluate import evaluate_skill
+    from .unseen import UNSEEN_CARD_FILE, UNSEEN_REPORT_FILE, write_unseen_items
+
+    data = write_unseen_items(skill.name, scratch / f"{skill.name}.unseen.jsonl")
+    if data is None:
+        return None
+    if skills_root.resolve() != BUNDLED_DIR:
+        settings = with_overrides(settings, skills_dirs=(skills_root, *settings.skills_dirs))
+    evaluation = evaluate_skill(settings, skill.name, data, skill.graders(), baselines=skill.baselines,
+                                primary=skill.primary, max_tokens=skill.max_tokens, progress=progress, write=False)
+    folder = skills_root / skill.name
+    atomic_write_text(folder / UNSEEN_CARD_FILE, json.dumps(evaluation.card.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(folder / UNSEEN_REPORT_FILE, "Unseen set: bench/unseen/skills (written apart from the generator; "
+                      "measured only, never trained or tuned on).\n\n" + card_report(evaluation.card))
+    return evaluation
+
+
+__all__ = ["HELDOUT", "STAGING", "build_demo_skill", "data_license", "evaluate_built", "evaluate_unseen", "validate_datasets",
+           "write_datasets"]
