@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
@@ -97,13 +98,17 @@ def test_tool_calls_and_results_in_history_are_rendered_in_the_reply_encoding() 
     assert "(error)" in rendered[3]["content"]
 
 
-def test_the_decoder_bounds_free_strings_and_turns_small_integer_ranges_into_enums() -> None:
-    from skillstack.skills.structured import decoding_schema
+def test_the_decoder_bounds_free_strings_and_leaves_numeric_bounds_to_the_range_regex() -> None:
+    from skillstack.skills.schema_bounds import bounded_regex
+    from skillstack.skills.structured import _WHITESPACE, decoding_schema
 
     schema = {"type": "object", "properties": {
         "n": {"type": "integer", "exclusiveMinimum": -3, "exclusiveMaximum": 3}, "m": {"type": "integer", "minimum": 0},
         "free": {"type": "string"}, "id": {"type": "string", "pattern": "^[a-z]+$"}, "kind": {"enum": ["a", "b"]}}}
     props = decoding_schema(schema, 8)["properties"]
-    assert props["n"] == {"enum": [-2, -1, 0, 1, 2]} and props["m"] == {"type": "integer", "minimum": 0}
+    assert props["n"] == schema["properties"]["n"] and props["m"] == {"type": "integer", "minimum": 0}
     assert props["free"] == {"type": "string", "maxLength": 8} and "maxLength" not in props["id"]
     assert props["kind"] == {"enum": ["a", "b"]}
+    # the bounds live in the decoding regex itself (schema_bounds), so a forced tool call cannot break them
+    one = re.compile(bounded_regex({"type": "integer", "exclusiveMinimum": -3, "exclusiveMaximum": 3}, _WHITESPACE))
+    assert [n for n in range(-6, 7) if one.fullmatch(str(n))] == [-2, -1, 0, 1, 2]
