@@ -7,7 +7,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 KEY = "sk-test-server-key"
 
@@ -31,3 +34,22 @@ def running(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server_url(skills_home: Path) -> Iterator[str]:
+    """The app over the skills_home fixture's skills (import skills_home beside this), keyed with KEY."""
+    from skillstack.settings import load_settings
+    from skillstack.skills.server import create_app
+    from skillstack.skills.server.auth import KeyRing
+
+    with running(create_app(load_settings(skills_home), keys=KeyRing.of([KEY]))) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def client(server_url: str) -> Any:
+    """The official openai SDK against server_url; no retries, so a refused request shows at once."""
+    from openai import OpenAI
+
+    return OpenAI(base_url=server_url, api_key=KEY, max_retries=0)

@@ -20,24 +20,11 @@ from skillstack.skills.runtime import get_runtime
 from skillstack.skills.server import create_app
 from skillstack.skills.server.auth import KeyRing
 
-from server_fixtures import KEY, running
+from server_fixtures import KEY, client, running, server_url  # noqa: F401 - fixtures
 from skills_fixtures import PROMPT, expected_output, skills_home  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.slow
 USER = [{"role": "user", "content": PROMPT}]
-
-
-@pytest.fixture(scope="module")
-def server_url(skills_home: Path):
-    with running(create_app(load_settings(skills_home), keys=KeyRing.of([KEY]))) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(server_url: str):
-    from openai import OpenAI
-
-    return OpenAI(base_url=server_url, api_key=KEY, max_retries=0)
 
 
 @pytest.mark.parametrize("bad", [

@@ -10,27 +10,12 @@ import pytest
 from skillstack.settings import load_settings
 from skillstack.skills.manifest import SkillManifest, write_manifest
 from skillstack.skills.runtime import chat_model, get_runtime
-from skillstack.skills.server import create_app
-from skillstack.skills.server.auth import KeyRing
 from skillstack.skills.structured import schema_errors
 
-from server_fixtures import KEY, running
+from server_fixtures import KEY, client, running, server_url  # noqa: F401 - fixtures
 from skills_fixtures import FT_ID, PROMPT, STATUS_SCHEMA, expected_output, skills_home  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def server_url(skills_home: Path):
-    with running(create_app(load_settings(skills_home), keys=KeyRing.of([KEY]))) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def client(server_url: str):
-    from openai import OpenAI
-
-    return OpenAI(base_url=server_url, api_key=KEY)
 
 
 def test_models_endpoint_lists_base_and_local_skills(client) -> None:
