@@ -8,6 +8,8 @@ and merge in the local engine's batcher; past `max_pending` requests in flight, 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -22,7 +24,10 @@ from .auth import ENV_VAR, KeyRing, require_key
 from .chat import complete, prepare, stream_events
 from .embeddings import embed
 from .errors import APIError, BodyLimit, install_error_handlers
+from . import jobs
 from .files import FileDeleted, FileList, FileObject, FileStore
+from .job_store import JobStore
+from .job_worker import JobWorker
 from .options import Admission, ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
     Model, ModelList
@@ -35,7 +40,10 @@ _SSE_EVENT = {"type": "object", "required": ["data"],
 
 def _models(settings: Settings) -> list[Model]:
     skills = get_runtime(settings).discovery(refresh=True).skills
-    names = [BASE] + sorted(n for n, s in skills.items() if s.manifest.backend == "peft")
+    local = sorted((n, s) for n, s in skills.items() if s.manifest.backend == "peft")
+    # A fine-tuning job's skill answers to its `ft:` id too (chat.resolve_model maps it back).
+    names = [BASE] + [n for n, _ in local] + [s.manifest.provenance["model_id"] for _, s in local
+                                              if str(s.manifest.provenance.get("model_id", "")).startswith("ft:")]
     models = [Model(id=name, created=0, owned_by="skillstack") for name in names]
     return models + [Model(id=embedding_model_name(settings), created=0, owned_by="skillstack")]
 
@@ -56,10 +64,22 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     options = options or ServerOptions()
     ring = resolve_keys(settings, options, keys)
     admission = Admission(options.max_pending)
-    app = FastAPI(title="skillstack", description="Local LoRA skills over OpenAI's API", version="1",
+    files = FileStore(settings, max_bytes=options.max_file_bytes)
+    store = JobStore(settings.home / "fine_tuning" / "jobs.sqlite3")
+    worker = JobWorker(settings, store, files)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        # The worker lives as long as the server: jobs left running by a stopped server resume on the next start.
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    app = FastAPI(title="skillstack", description="Local LoRA skills over OpenAI's API", version="1", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)  # the schema is served behind the key below
     install_error_handlers(app)
-    files = FileStore(settings, max_bytes=options.max_file_bytes)
     # The multipart envelope around an upload (boundaries, field headers, purpose) gets 64 KiB of room.
     app.add_middleware(BodyLimit, max_bytes=options.max_body_bytes,
                        upload_limits={"/v1/files": options.max_file_bytes + 64 * 1024})
@@ -130,6 +150,40 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     @app.delete("/v1/files/{file_id}", response_model=FileDeleted, **protected)
     def delete_file(file_id: str) -> FileDeleted:
         return files.delete(file_id)
+
+    @app.post("/v1/fine_tuning/jobs", **protected)
+    def create_job(body: jobs.JobCreateRequest) -> dict[str, Any]:
+        job = jobs.create(settings, store, files, body)
+        worker.notify()
+        return job
+
+    @app.get("/v1/fine_tuning/jobs", **protected)
+    def list_jobs(request: Request, after: str | None = Query(None, max_length=64),
+                  limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
+        # OpenAI's metadata filter arrives as metadata[key]=value query parameters.
+        metadata = {k[len("metadata["):-1]: v for k, v in request.query_params.items()
+                    if k.startswith("metadata[") and k.endswith("]")}
+        return jobs.list_jobs(store, after=after, limit=limit, metadata=metadata)
+
+    @app.get("/v1/fine_tuning/jobs/{job_id}", **protected)
+    def retrieve_job(job_id: str) -> dict[str, Any]:
+        return jobs.retrieve(store, job_id)
+
+    @app.get("/v1/fine_tuning/jobs/{job_id}/events", **protected)
+    def job_events(job_id: str, after: str | None = Query(None, max_length=64),
+                   limit: int = Query(20, ge=1, le=1000)) -> dict[str, Any]:
+        return jobs.events(store, job_id, after=after, limit=limit)
+
+    @app.get("/v1/fine_tuning/jobs/{job_id}/checkpoints", **protected)
+    def job_checkpoints(job_id: str, after: str | None = Query(None, max_length=64),
+                        limit: int = Query(10, ge=1, le=100)) -> dict[str, Any]:
+        return jobs.checkpoints(store, job_id, after=after, limit=limit)
+
+    @app.post("/v1/fine_tuning/jobs/{job_id}/cancel", **protected)
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        job = jobs.cancel(store, job_id)
+        worker.cancelled(job_id)
+        return job
 
     return app
 
