@@ -68,8 +68,11 @@ class JobStore:
                                     statuses).fetchall()
         return [r[0] for r in rows]
 
-    def transition(self, job_id: str, *, from_statuses: tuple[str, ...] | None = None, **changes: Any) -> bool:
-        """Apply changes to the job if its status is one of from_statuses (any, when None); True when applied."""
+    def transition(self, job_id: str, *, from_statuses: tuple[str, ...] | None = None, say: tuple[str, ...] = (),
+                   level: str = "info", **changes: Any) -> bool:
+        """Apply changes to the job if its status is one of from_statuses (any, when None); True when applied.
+
+        The messages in `say` become events in the same step, so a reader who sees the new status sees them too."""
         with self._lock:
             row = self._db.execute("SELECT job FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
@@ -78,15 +81,23 @@ class JobStore:
             if from_statuses is not None and job["status"] not in from_statuses:
                 return False
             job.update(changes)
+            self._db.execute("BEGIN")
             self._db.execute("UPDATE jobs SET status = ?, job = ? WHERE id = ?", (job["status"], json.dumps(job), job_id))
+            for message in say:
+                self._insert_event(job_id, message, level=level)
+            self._db.execute("COMMIT")
             return True
 
     def add_event(self, job_id: str, message: str, *, level: str = "info", type: str = "message",
                   data: dict[str, Any] | None = None) -> None:
+        with self._lock:
+            self._insert_event(job_id, message, level=level, type=type, data=data)
+
+    def _insert_event(self, job_id: str, message: str, *, level: str, type: str = "message",
+                      data: dict[str, Any] | None = None) -> None:
         event = {"id": f"ftevent-{uuid.uuid4().hex[:24]}", "object": "fine_tuning.job.event", "created_at": int(time.time()),
                  "level": level, "message": message, "type": type, "data": data or {}}
-        with self._lock:
-            self._db.execute("INSERT INTO events (job_id, event) VALUES (?, ?)", (job_id, json.dumps(event)))
+        self._db.execute("INSERT INTO events (job_id, event) VALUES (?, ?)", (job_id, json.dumps(event)))
 
     def events(self, job_id: str) -> list[dict[str, Any]]:
         """The job's events, newest first (as OpenAI pages them)."""

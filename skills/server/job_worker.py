@@ -62,9 +62,9 @@ class JobWorker:
 
     def start(self) -> None:
         for job_id in self.store.with_status("running"):
-            self.store.transition(job_id, from_statuses=("running",), status="queued")
-            self.store.add_event(job_id, "The server restarted while this job was running; it resumes from its last "
-                                         "checkpoint.")
+            self.store.transition(job_id, from_statuses=("running",), status="queued",
+                                  say=("The server restarted while this job was running; it resumes from its last "
+                                       "checkpoint.",))
         self._thread = threading.Thread(target=self._loop, name="fine-tuning-worker", daemon=True)
         self._thread.start()
 
@@ -111,9 +111,8 @@ class JobWorker:
         from skillstack.training.methods import TrainJob, get_method
         from skillstack.training.skill_writer import SkillSpec
 
-        if not self.store.transition(job_id, from_statuses=("queued",), status="running"):
+        if not self.store.transition(job_id, from_statuses=("queued",), status="running", say=("Fine-tuning job started",)):
             return
-        self.store.add_event(job_id, "Fine-tuning job started")
         spec = self.store.spec(job_id)
         folder = self.settings.home / "fine_tuning" / job_id
         error_path = folder / "error.json"
@@ -187,9 +186,8 @@ class JobWorker:
 
     def _fail(self, job_id: str, message: str) -> None:
         error = {"code": "training_failed", "message": message, "param": None}
-        if self.store.transition(job_id, from_statuses=("running", "queued"), status="failed", error=error,
-                                 finished_at=int(time.time())):
-            self.store.add_event(job_id, f"Fine-tuning job failed: {message}", level="error")
+        self.store.transition(job_id, from_statuses=("running", "queued"), status="failed", error=error,
+                              finished_at=int(time.time()), say=(f"Fine-tuning job failed: {message}",), level="error")
 
     def _succeed(self, job_id: str, spec: dict[str, Any], staging: Path) -> None:
         """Publish the skill under its `ft:` id, store the results CSV, then mark the job succeeded."""
@@ -210,11 +208,11 @@ class JobWorker:
         get_runtime(self.settings).discovery(refresh=True)
         results = self.files.add(f"{job_id}-results.csv", _results_csv(rows), "fine-tune-results")
         tokens = [row["tokens"] for row in rows if isinstance(row.get("tokens"), int)]
-        if self.store.transition(job_id, from_statuses=("running",), status="succeeded",
-                                 fine_tuned_model=spec["fine_tuned_model"], finished_at=int(time.time()),
-                                 result_files=[results.id], trained_tokens=tokens[-1] if tokens else None):
-            self.store.add_event(job_id, f"New fine-tuned model created: {spec['fine_tuned_model']}")
-            self.store.add_event(job_id, "The job has successfully completed")
+        self.store.transition(job_id, from_statuses=("running",), status="succeeded",
+                              fine_tuned_model=spec["fine_tuned_model"], finished_at=int(time.time()),
+                              result_files=[results.id], trained_tokens=tokens[-1] if tokens else None,
+                              say=(f"New fine-tuned model created: {spec['fine_tuned_model']}",
+                                   "The job has successfully completed"))
 
 
 def _results_csv(rows: list[dict[str, Any]]) -> bytes:

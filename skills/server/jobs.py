@@ -201,11 +201,11 @@ def create(settings: Settings, store: JobStore, files: FileStore, body: JobCreat
     if error is None and validation is not None:
         error = _check_contents(validation, method, "validation_file", settings)
     if error is not None:
-        store.transition(job_id, status="failed", error=error, finished_at=int(time.time()))
-        store.add_event(job_id, error["message"], level="error")
+        store.transition(job_id, status="failed", error=error, finished_at=int(time.time()), say=(error["message"],),
+                         level="error")
     else:
-        store.transition(job_id, from_statuses=("validating_files",), status="queued")
-        store.add_event(job_id, "Files validated, moving job to queued state")
+        store.transition(job_id, from_statuses=("validating_files",), status="queued",
+                         say=("Files validated, moving job to queued state",))
     return retrieve(store, job_id)
 
 
@@ -239,8 +239,8 @@ def checkpoints(store: JobStore, job_id: str, *, after: str | None, limit: int) 
 def cancel(store: JobStore, job_id: str) -> dict[str, Any]:
     """Cancel a job that has not ended (the worker stops its training); a 400 for one that has, as OpenAI answers."""
     job = retrieve(store, job_id)
-    if not store.transition(job_id, from_statuses=ACTIVE, status="cancelled", finished_at=int(time.time())):
+    if not store.transition(job_id, from_statuses=ACTIVE, status="cancelled", finished_at=int(time.time()),
+                            say=("Fine-tuning job cancelled",)):
         raise APIError(400, f"Job {job_id} has already {job['status']}; only a job that has not ended can be cancelled.",
                        param="fine_tuning_job_id", code="invalid_job_status")
-    store.add_event(job_id, "Fine-tuning job cancelled")
     return retrieve(store, job_id)
