@@ -182,7 +182,19 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     @app.post("/v1/fine_tuning/jobs/{job_id}/cancel", **protected)
     def cancel_job(job_id: str) -> dict[str, Any]:
         job = jobs.cancel(store, job_id)
-        worker.cancelled(job_id)
+        worker.stopped(job_id)
+        return job
+
+    @app.post("/v1/fine_tuning/jobs/{job_id}/pause", **protected)
+    def pause_job(job_id: str) -> dict[str, Any]:
+        job = jobs.pause(store, job_id)
+        worker.stopped(job_id)
+        return job
+
+    @app.post("/v1/fine_tuning/jobs/{job_id}/resume", **protected)
+    def resume_job(job_id: str) -> dict[str, Any]:
+        job = jobs.resume(store, job_id)
+        worker.notify()
         return job
 
     return app

@@ -79,7 +79,8 @@ class JobWorker:
         """A job was queued or cancelled: look again now."""
         self._wake.set()
 
-    def cancelled(self, job_id: str) -> None:
+    def stopped(self, job_id: str) -> None:
+        """The job was cancelled or paused: its training ends now."""
         if self._child_job == job_id:
             self._end_child()
         self.notify()
@@ -133,9 +134,11 @@ class JobWorker:
         self._child, self._child_job = None, None
         if self._stopping.is_set():
             return  # the server is stopping: the job stays `running` and resumes on the next start
-        if self.store.get(job_id)["status"] == "cancelled":
+        status = self.store.get(job_id)["status"]
+        if status == "cancelled":
             self._discard(spec, folder)
-            return
+        if status in ("cancelled", "paused"):
+            return  # a paused job keeps its run folder: resumed, the same TrainJob continues from its checkpoint
         if child.exitcode != 0:
             message = (json.loads(error_path.read_text(encoding="utf-8"))["message"] if error_path.is_file()
                        else f"the training process ended with exit code {child.exitcode}")
@@ -202,7 +205,7 @@ class JobWorker:
         manifest = load_manifest(staging)
         manifest.provenance = {**manifest.provenance, "model_id": spec["fine_tuned_model"], "job_id": job_id}
         if self.store.get(job_id)["status"] != "running":
-            return  # cancelled while the child finished: nothing is published
+            return  # cancelled or paused while the child finished: nothing is published yet
         publish_skill(self.settings.user_skills_dir / spec["skill_name"], manifest, keep_from=staging)
         shutil.rmtree(staging.parent, ignore_errors=True)
         get_runtime(self.settings).discovery(refresh=True)

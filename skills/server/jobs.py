@@ -24,7 +24,7 @@ from .job_store import JobStore, page
 ORGANIZATION = "skillstack"
 # OpenAI's method types -> the registered training methods that run them.
 LOCAL_METHODS = {"supervised": "sft", "dpo": "dpo", "reinforcement": "rft"}
-ACTIVE = ("validating_files", "queued", "running")
+ACTIVE = ("validating_files", "queued", "running", "paused")
 _ID = re.compile(r"^ftjob-[0-9a-f]{24}$")
 _STRICT = ConfigDict(extra="forbid")
 Auto = Literal["auto"]
@@ -242,5 +242,23 @@ def cancel(store: JobStore, job_id: str) -> dict[str, Any]:
     if not store.transition(job_id, from_statuses=ACTIVE, status="cancelled", finished_at=int(time.time()),
                             say=("Fine-tuning job cancelled",)):
         raise APIError(400, f"Job {job_id} has already {job['status']}; only a job that has not ended can be cancelled.",
+                       param="fine_tuning_job_id", code="invalid_job_status")
+    return retrieve(store, job_id)
+
+
+def pause(store: JobStore, job_id: str) -> dict[str, Any]:
+    """Stop a queued or running job's training, keeping its run folder; `resume` queues it again."""
+    job = retrieve(store, job_id)
+    if not store.transition(job_id, from_statuses=("queued", "running"), status="paused",
+                            say=("Fine-tuning job paused; it resumes from its last checkpoint",)):
+        raise APIError(400, f"Job {job_id} is {job['status']}; only a queued or running job can be paused.",
+                       param="fine_tuning_job_id", code="invalid_job_status")
+    return retrieve(store, job_id)
+
+
+def resume(store: JobStore, job_id: str) -> dict[str, Any]:
+    job = retrieve(store, job_id)
+    if not store.transition(job_id, from_statuses=("paused",), status="queued", say=("Fine-tuning job resumed",)):
+        raise APIError(400, f"Job {job_id} is {job['status']}; only a paused job can be resumed.",
                        param="fine_tuning_job_id", code="invalid_job_status")
     return retrieve(store, job_id)

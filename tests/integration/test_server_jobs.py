@@ -160,6 +160,19 @@ def test_cancel_stops_a_job_and_a_finished_job_cannot_be_cancelled(client, train
         client.fine_tuning.jobs.cancel(job.id)
 
 
+def test_a_paused_job_stays_paused_until_resumed_then_succeeds(client, training_file) -> None:
+    job = client.fine_tuning.jobs.create(training_file=training_file, model="base", suffix="later",
+                                         method={"type": "supervised", "supervised": {"hyperparameters": TINY}})
+    _wait(client, job.id, until=("running",), timeout=60)
+    assert client.fine_tuning.jobs.pause(job.id).status == "paused"
+    time.sleep(2)
+    assert client.fine_tuning.jobs.retrieve(job.id).status == "paused"
+    with pytest.raises(openai.BadRequestError):
+        client.fine_tuning.jobs.pause(job.id)
+    assert client.fine_tuning.jobs.resume(job.id).status == "queued"
+    assert _wait(client, job.id).status == "succeeded"
+
+
 def test_requests_without_the_key_are_401(url: str) -> None:
     for key in ("", "sk-wrong"):
         with pytest.raises(openai.AuthenticationError):
