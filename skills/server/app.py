@@ -24,7 +24,7 @@ from .auth import ENV_VAR, KeyRing, require_key
 from .chat import complete, prepare, stream_events
 from .embeddings import embed
 from .errors import APIError, BodyLimit, install_error_handlers
-from . import jobs
+from . import graders, jobs
 from .files import FileDeleted, FileList, FileObject, FileStore
 from .job_store import JobStore
 from .job_worker import JobWorker
@@ -196,6 +196,14 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
         job = jobs.resume(store, job_id)
         worker.notify()
         return job
+
+    @app.post("/v1/fine_tuning/alpha/graders/validate", **protected)
+    def validate_grader(body: graders.GraderValidateRequest) -> dict[str, Any]:
+        return graders.validate(settings, body)
+
+    @app.post("/v1/fine_tuning/alpha/graders/run", **protected)
+    def run_grader(body: graders.GraderRunRequest) -> dict[str, Any]:
+        return graders.run(settings, body)
 
     return app
 

@@ -173,6 +173,21 @@ def test_a_paused_job_stays_paused_until_resumed_then_succeeds(client, training_
     assert _wait(client, job.id).status == "succeeded"
 
 
+def test_graders_validate_and_run_through_the_sdk(client) -> None:
+    exact = {"type": "string_check", "name": "exact", "operation": "eq", "input": "{{sample.output_text}}",
+             "reference": "{{item.answer}}"}
+    assert client.fine_tuning.alpha.graders.validate(grader=exact).grader.name == "exact"
+    both = {"type": "multi", "name": "both", "calculate_output": "exact * 0.5 + 0.5",
+            "graders": {"exact": exact}}
+    ran = client.fine_tuning.alpha.graders.run(grader=both, model_sample="refund", item={"answer": "refund"})
+    assert ran.reward == 1.0 and ran.sub_rewards == {"exact": 1.0}
+    missed = client.fine_tuning.alpha.graders.run(grader=exact, model_sample="order", item={"answer": "refund"})
+    assert missed.reward == 0.0
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.fine_tuning.alpha.graders.validate(grader={"type": "string_check", "name": "x", "operation": "nope"})
+    assert caught.value.body["param"] == "grader"
+
+
 def test_requests_without_the_key_are_401(url: str) -> None:
     for key in ("", "sk-wrong"):
         with pytest.raises(openai.AuthenticationError):
