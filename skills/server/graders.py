@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skillstack.errors import ConfigError
+from skillstack.errors import ConfigError, DatasetError
 from skillstack.settings import Settings
 from .errors import APIError
 
@@ -56,8 +56,11 @@ def run(settings: Settings, body: GraderRunRequest) -> dict[str, Any]:
         output_json = None
     sample = {"output_text": body.model_sample, "output_json": output_json}
     started = time.perf_counter()
-    reward = float(grader.grade(sample, body.item))
-    sub_rewards = grader.scores(sample, body.item) if hasattr(grader, "scores") else {}
+    try:
+        reward = float(grader.grade(sample, body.item))
+        sub_rewards = grader.scores(sample, body.item) if hasattr(grader, "scores") else {}
+    except DatasetError as exc:  # a template naming a field the item lacks
+        raise APIError(400, str(exc), param="item", code="invalid_item") from None
     return {"reward": reward, "sub_rewards": sub_rewards, "model_grader_token_usage_per_model": {},
             "metadata": {"name": grader.name, "type": body.grader.get("type"), "errors": {}, "scores": sub_rewards,
                          "execution_time": time.perf_counter() - started, "sampled_model_name": None,

@@ -184,6 +184,9 @@ def test_graders_validate_and_run_through_the_sdk(client) -> None:
     missed = client.fine_tuning.alpha.graders.run(grader=exact, model_sample="order", item={"answer": "refund"})
     assert missed.reward == 0.0
     with pytest.raises(openai.BadRequestError) as caught:
+        client.fine_tuning.alpha.graders.run(grader=exact, model_sample="order", item={})
+    assert caught.value.body["param"] == "item"
+    with pytest.raises(openai.BadRequestError) as caught:
         client.fine_tuning.alpha.graders.validate(grader={"type": "string_check", "name": "x", "operation": "nope"})
     assert caught.value.body["param"] == "grader"
 
