@@ -61,6 +61,13 @@ class JobWorker:
         self._child_job: str | None = None
 
     def start(self) -> None:
+        for job_id in self.store.with_status("validating_files"):  # the server stopped inside a create request
+            self.store.transition(job_id, from_statuses=("validating_files",), status="failed",
+                                  finished_at=int(time.time()), level="error",
+                                  error={"code": "server_stopped", "param": None,
+                                         "message": "The server stopped while this job's files were validated; "
+                                                    "create the job again."},
+                                  say=("The server stopped while this job's files were validated",))
         for job_id in self.store.with_status("running"):
             self.store.transition(job_id, from_statuses=("running",), status="queued",
                                   say=("The server restarted while this job was running; it resumes from its last "

@@ -152,7 +152,7 @@ def _file_path(files: FileStore, file_id: str | None, param: str) -> str | None:
     return str(files.content(file_id))
 
 
-def _check_contents(path: str, method: Method, param: str, settings: Settings) -> dict[str, Any] | None:
+def _check_contents(path: str, method: Method, param: str) -> dict[str, Any] | None:
     """The job's `error` when the file is not the method's format (OpenAI fails the job: the request was fine)."""
     from skillstack.training.data.validate import validate_file
     from skillstack.training.openai_jobs import METHODS
@@ -197,9 +197,9 @@ def create(settings: Settings, store: JobStore, files: FileStore, body: JobCreat
             "fine_tuned_model": fine_tuned_model(settings, suffix, job_id)}
     store.insert(job, spec)
     store.add_event(job_id, f"Validating training file: {body.training_file}")
-    error = _check_contents(training, method, "training_file", settings)
+    error = _check_contents(training, method, "training_file")
     if error is None and validation is not None:
-        error = _check_contents(validation, method, "validation_file", settings)
+        error = _check_contents(validation, method, "validation_file")
     if error is not None:
         store.transition(job_id, status="failed", error=error, finished_at=int(time.time()), say=(error["message"],),
                          level="error")

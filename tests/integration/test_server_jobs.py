@@ -148,6 +148,16 @@ def test_a_file_in_the_wrong_format_fails_the_job_naming_the_file(client, traini
     assert job.status == "failed" and job.error.param == "training_file" and "preference" in job.error.message
 
 
+def test_a_dpo_job_trains_through_the_registered_dpo_method(client, tmp_path) -> None:
+    pairs = client.files.create(file=_jsonl(tmp_path / "pairs.jsonl", PAIRS).open("rb"), purpose="fine-tune")
+    job = client.fine_tuning.jobs.create(training_file=pairs.id, model="base", suffix="prefer",
+                                         method={"type": "dpo", "dpo": {"hyperparameters": {**TINY, "beta": 0.2}}})
+    job = _wait(client, job.id)
+    assert job.status == "succeeded", job.error
+    assert job.fine_tuned_model in [m.id for m in client.models.list()]
+    assert any(e.type == "metrics" for e in client.fine_tuning.jobs.list_events(job.id, limit=100))
+
+
 def test_cancel_stops_a_job_and_a_finished_job_cannot_be_cancelled(client, training_file, jobs_home) -> None:
     job = client.fine_tuning.jobs.create(training_file=training_file, model="base", suffix="gone",
                                          method={"type": "supervised", "supervised": {"hyperparameters": {"n_epochs": 3}}})
