@@ -1,7 +1,8 @@
 """The FastAPI app of `skillstack serve` and the uvicorn runner: routes, bounds, keys and CORS in one place.
 
-GET /health is open; everything else (models, chat completions, embeddings, files, the OpenAPI schema)
-sits behind `require_key`. FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
+GET /health is open; everything else (models, chat completions, embeddings, files, fine-tuning jobs and
+graders, the OpenAPI schema) sits behind `require_key`. The fine-tuning worker starts and stops with the
+server (the lifespan below). FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
 and merge in the local engine's batcher; past `max_pending` requests in flight, new ones get a 429.
 """
 
@@ -25,6 +26,7 @@ from .chat import complete, prepare, stream_events
 from .embeddings import embed
 from .errors import APIError, BodyLimit, install_error_handlers
 from . import graders, jobs
+from .job_objects import CheckpointList, EventList, FineTuningJob, GraderRunResult, GraderValidated, JobList
 from .files import FileDeleted, FileList, FileObject, FileStore
 from .job_store import JobStore
 from .job_worker import JobWorker
@@ -151,13 +153,13 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     def delete_file(file_id: str) -> FileDeleted:
         return files.delete(file_id)
 
-    @app.post("/v1/fine_tuning/jobs", **protected)
+    @app.post("/v1/fine_tuning/jobs", response_model=FineTuningJob, **protected)
     def create_job(body: jobs.JobCreateRequest) -> dict[str, Any]:
         job = jobs.create(settings, store, files, body)
         worker.notify()
         return job
 
-    @app.get("/v1/fine_tuning/jobs", **protected)
+    @app.get("/v1/fine_tuning/jobs", response_model=JobList, **protected)
     def list_jobs(request: Request, after: str | None = Query(None, max_length=64),
                   limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
         # OpenAI's metadata filter arrives as metadata[key]=value query parameters.
@@ -165,43 +167,43 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
                     if k.startswith("metadata[") and k.endswith("]")}
         return jobs.list_jobs(store, after=after, limit=limit, metadata=metadata)
 
-    @app.get("/v1/fine_tuning/jobs/{job_id}", **protected)
+    @app.get("/v1/fine_tuning/jobs/{job_id}", response_model=FineTuningJob, **protected)
     def retrieve_job(job_id: str) -> dict[str, Any]:
         return jobs.retrieve(store, job_id)
 
-    @app.get("/v1/fine_tuning/jobs/{job_id}/events", **protected)
+    @app.get("/v1/fine_tuning/jobs/{job_id}/events", response_model=EventList, **protected)
     def job_events(job_id: str, after: str | None = Query(None, max_length=64),
                    limit: int = Query(20, ge=1, le=1000)) -> dict[str, Any]:
         return jobs.events(store, job_id, after=after, limit=limit)
 
-    @app.get("/v1/fine_tuning/jobs/{job_id}/checkpoints", **protected)
+    @app.get("/v1/fine_tuning/jobs/{job_id}/checkpoints", response_model=CheckpointList, **protected)
     def job_checkpoints(job_id: str, after: str | None = Query(None, max_length=64),
                         limit: int = Query(10, ge=1, le=100)) -> dict[str, Any]:
         return jobs.checkpoints(store, job_id, after=after, limit=limit)
 
-    @app.post("/v1/fine_tuning/jobs/{job_id}/cancel", **protected)
+    @app.post("/v1/fine_tuning/jobs/{job_id}/cancel", response_model=FineTuningJob, **protected)
     def cancel_job(job_id: str) -> dict[str, Any]:
         job = jobs.cancel(store, job_id)
         worker.stopped(job_id)
         return job
 
-    @app.post("/v1/fine_tuning/jobs/{job_id}/pause", **protected)
+    @app.post("/v1/fine_tuning/jobs/{job_id}/pause", response_model=FineTuningJob, **protected)
     def pause_job(job_id: str) -> dict[str, Any]:
         job = jobs.pause(store, job_id)
         worker.stopped(job_id)
         return job
 
-    @app.post("/v1/fine_tuning/jobs/{job_id}/resume", **protected)
+    @app.post("/v1/fine_tuning/jobs/{job_id}/resume", response_model=FineTuningJob, **protected)
     def resume_job(job_id: str) -> dict[str, Any]:
         job = jobs.resume(store, job_id)
         worker.notify()
         return job
 
-    @app.post("/v1/fine_tuning/alpha/graders/validate", **protected)
+    @app.post("/v1/fine_tuning/alpha/graders/validate", response_model=GraderValidated, **protected)
     def validate_grader(body: graders.GraderValidateRequest) -> dict[str, Any]:
         return graders.validate(settings, body)
 
-    @app.post("/v1/fine_tuning/alpha/graders/run", **protected)
+    @app.post("/v1/fine_tuning/alpha/graders/run", response_model=GraderRunResult, **protected)
     def run_grader(body: graders.GraderRunRequest) -> dict[str, Any]:
         return graders.run(settings, body)
 
