@@ -208,17 +208,27 @@ def test_requests_without_the_key_are_401(url: str) -> None:
                           default_headers={} if key else {"Authorization": ""}).fine_tuning.jobs.list()
 
 
-def test_a_job_running_when_the_server_stopped_resumes_on_restart(tmp_path) -> None:
+def test_a_job_running_when_the_server_stopped_resumes_from_its_checkpoint_on_restart(tmp_path) -> None:
     home = tmp_path / "home"
+    # 100 one-example steps: the trainer writes its resumable checkpoint at step 50 (save_every), mid-run.
+    long_run = {"n_epochs": 10, "batch_size": 1}
     with running(create_app(load_settings(home), keys=KeyRing.of([KEY]))) as url:
         client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
         uploaded = client.files.create(file=_jsonl(tmp_path / "t.jsonl", EXAMPLES).open("rb"), purpose="fine-tune")
         job = client.fine_tuning.jobs.create(training_file=uploaded.id, model="base", suffix="again",
-                                             method={"type": "supervised", "supervised": {"hyperparameters": TINY}})
-        _wait(client, job.id, until=("running",), timeout=60)
+                                             method={"type": "supervised", "supervised": {"hyperparameters": long_run}})
+        deadline = time.monotonic() + 600
+        while not client.fine_tuning.jobs.checkpoints.list(job.id).data and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert client.fine_tuning.jobs.retrieve(job.id).status == "running"
     with running(create_app(load_settings(home), keys=KeyRing.of([KEY]))) as url:
         client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
         assert client.fine_tuning.jobs.retrieve(job.id).status in ("queued", "running", "succeeded")
         assert _wait(client, job.id).status == "succeeded"
-        messages = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=100)]
+        messages = [e.message for e in client.fine_tuning.jobs.list_events(job.id, limit=1000)]
         assert any("server restarted" in m for m in messages)
+        assert [c.step_number for c in client.fine_tuning.jobs.checkpoints.list(job.id).data] == [100, 50]
+    from skillstack.skills.manifest import load_manifest
+
+    (skill,) = (home / "skills").glob("again-*")
+    assert load_manifest(skill).provenance["run"]["resumed_from_step"] == 50
