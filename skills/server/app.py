@@ -1,13 +1,16 @@
 """The FastAPI app of `skillstack serve` and the uvicorn runner: routes, bounds, keys and CORS in one place.
 
-GET /health is open; everything else (models, chat completions, embeddings, files, the OpenAPI schema)
-sits behind `require_key`. FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
+GET /health is open; everything else (models, chat completions, embeddings, files, fine-tuning jobs and
+graders, the OpenAPI schema) sits behind `require_key`. The fine-tuning worker starts and stops with the
+server (the lifespan below). FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
 and merge in the local engine's batcher; past `max_pending` requests in flight, new ones get a 429.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
@@ -22,7 +25,11 @@ from .auth import ENV_VAR, KeyRing, require_key
 from .chat import complete, prepare, stream_events
 from .embeddings import embed
 from .errors import APIError, BodyLimit, install_error_handlers
+from . import graders, jobs
+from .job_objects import CheckpointList, EventList, FineTuningJob, GraderRunResult, GraderValidated, JobList
 from .files import FileDeleted, FileList, FileObject, FileStore
+from .job_store import JobStore
+from .job_worker import JobWorker
 from .options import Admission, ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
     Model, ModelList
@@ -35,7 +42,10 @@ _SSE_EVENT = {"type": "object", "required": ["data"],
 
 def _models(settings: Settings) -> list[Model]:
     skills = get_runtime(settings).discovery(refresh=True).skills
-    names = [BASE] + sorted(n for n, s in skills.items() if s.manifest.backend == "peft")
+    local = sorted((n, s) for n, s in skills.items() if s.manifest.backend == "peft")
+    # A fine-tuning job's skill answers to its `ft:` id too (chat.resolve_model maps it back).
+    names = [BASE] + [n for n, _ in local] + [s.manifest.provenance["model_id"] for _, s in local
+                                              if str(s.manifest.provenance.get("model_id", "")).startswith("ft:")]
     models = [Model(id=name, created=0, owned_by="skillstack") for name in names]
     return models + [Model(id=embedding_model_name(settings), created=0, owned_by="skillstack")]
 
@@ -56,10 +66,22 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     options = options or ServerOptions()
     ring = resolve_keys(settings, options, keys)
     admission = Admission(options.max_pending)
-    app = FastAPI(title="skillstack", description="Local LoRA skills over OpenAI's API", version="1",
+    files = FileStore(settings, max_bytes=options.max_file_bytes)
+    store = JobStore(settings.home / "fine_tuning" / "jobs.sqlite3")
+    worker = JobWorker(settings, store, files)
+
+    @asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        # The worker lives as long as the server: jobs left running by a stopped server resume on the next start.
+        worker.start()
+        try:
+            yield
+        finally:
+            worker.stop()
+
+    app = FastAPI(title="skillstack", description="Local LoRA skills over OpenAI's API", version="1", lifespan=lifespan,
                   openapi_url=None, docs_url=None, redoc_url=None)  # the schema is served behind the key below
     install_error_handlers(app)
-    files = FileStore(settings, max_bytes=options.max_file_bytes)
     # The multipart envelope around an upload (boundaries, field headers, purpose) gets 64 KiB of room.
     app.add_middleware(BodyLimit, max_bytes=options.max_body_bytes,
                        upload_limits={"/v1/files": options.max_file_bytes + 64 * 1024})
@@ -130,6 +152,60 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     @app.delete("/v1/files/{file_id}", response_model=FileDeleted, **protected)
     def delete_file(file_id: str) -> FileDeleted:
         return files.delete(file_id)
+
+    @app.post("/v1/fine_tuning/jobs", response_model=FineTuningJob, **protected)
+    def create_job(body: jobs.JobCreateRequest) -> dict[str, Any]:
+        job = jobs.create(settings, store, files, body)
+        worker.notify()
+        return job
+
+    @app.get("/v1/fine_tuning/jobs", response_model=JobList, **protected)
+    def list_jobs(request: Request, after: str | None = Query(None, max_length=64),
+                  limit: int = Query(20, ge=1, le=100)) -> dict[str, Any]:
+        # OpenAI's metadata filter arrives as metadata[key]=value query parameters.
+        metadata = {k[len("metadata["):-1]: v for k, v in request.query_params.items()
+                    if k.startswith("metadata[") and k.endswith("]")}
+        return jobs.list_jobs(store, after=after, limit=limit, metadata=metadata)
+
+    @app.get("/v1/fine_tuning/jobs/{job_id}", response_model=FineTuningJob, **protected)
+    def retrieve_job(job_id: str) -> dict[str, Any]:
+        return jobs.retrieve(store, job_id)
+
+    @app.get("/v1/fine_tuning/jobs/{job_id}/events", response_model=EventList, **protected)
+    def job_events(job_id: str, after: str | None = Query(None, max_length=64),
+                   limit: int = Query(20, ge=1, le=1000)) -> dict[str, Any]:
+        return jobs.events(store, job_id, after=after, limit=limit)
+
+    @app.get("/v1/fine_tuning/jobs/{job_id}/checkpoints", response_model=CheckpointList, **protected)
+    def job_checkpoints(job_id: str, after: str | None = Query(None, max_length=64),
+                        limit: int = Query(10, ge=1, le=100)) -> dict[str, Any]:
+        return jobs.checkpoints(store, job_id, after=after, limit=limit)
+
+    @app.post("/v1/fine_tuning/jobs/{job_id}/cancel", response_model=FineTuningJob, **protected)
+    def cancel_job(job_id: str) -> dict[str, Any]:
+        job = jobs.cancel(store, job_id)
+        worker.stopped(job_id)
+        return job
+
+    @app.post("/v1/fine_tuning/jobs/{job_id}/pause", response_model=FineTuningJob, **protected)
+    def pause_job(job_id: str) -> dict[str, Any]:
+        job = jobs.pause(store, job_id)
+        worker.stopped(job_id)
+        return job
+
+    @app.post("/v1/fine_tuning/jobs/{job_id}/resume", response_model=FineTuningJob, **protected)
+    def resume_job(job_id: str) -> dict[str, Any]:
+        job = jobs.resume(store, job_id)
+        worker.notify()
+        return job
+
+    @app.post("/v1/fine_tuning/alpha/graders/validate", response_model=GraderValidated, **protected)
+    def validate_grader(body: graders.GraderValidateRequest) -> dict[str, Any]:
+        return graders.validate(settings, body)
+
+    @app.post("/v1/fine_tuning/alpha/graders/run", response_model=GraderRunResult, **protected)
+    def run_grader(body: graders.GraderRunRequest) -> dict[str, Any]:
+        return graders.run(settings, body)
 
     return app
 

@@ -23,6 +23,9 @@ _TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 404: "inva
           422: "invalid_request_error", 429: "rate_limit_error", 500: "server_error", 503: "server_error"}
 
 
+_BRANCHES = {"str", "int", "float", "bool", "function-after", "constrained-int", "constrained-float", "constrained-str"}
+
+
 class APIError(Exception):
     """A request the server refuses, answered in OpenAI's error shape."""
 
@@ -58,8 +61,8 @@ def _validation_error(errors: list[dict[str, Any]]) -> APIError:
     """The first pydantic error as one line naming the parameter, as OpenAI reports a bad parameter."""
     first = errors[0] if errors else {"loc": (), "msg": "invalid request body", "type": "value_error"}
     loc = [str(part) for part in first.get("loc", ()) if part != "body"]
-    # A union's branch name (e.g. "str", "list[str]", "json_schema") is pydantic's, not the parameter's.
-    param = ".".join(p for p in loc if not any(c in p for c in "[]") and p not in {"str", "int", "function-after"})
+    # A union's branch name (e.g. "str", "list[str]", "constrained-int") is pydantic's, not the parameter's.
+    param = ".".join(p for p in loc if not any(c in p for c in "[]") and p not in _BRANCHES)
     kind = first.get("type", "")
     if kind == "missing":
         message, code = f"Missing required parameter: '{param}'.", "missing_required_parameter"

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from skillstack.io import atomic_write_json, atomic_writer
+from skillstack.io import atomic_write_bytes, atomic_write_json, atomic_writer
 from skillstack.settings import Settings
 from .errors import APIError
 
@@ -116,8 +116,18 @@ class FileStore:
             out.flush()
             if purpose == "fine-tune":
                 _check_training_file(Path(out.name), filename)
+        return self._record(file_id, size, filename, purpose)
+
+    def add(self, filename: str, data: bytes, purpose: str) -> FileObject:
+        """A file the server made itself (a job's `fine-tune-results` CSV), stored like an upload."""
+        file_id = f"file-{uuid.uuid4().hex[:24]}"
+        atomic_write_bytes(self._path(file_id), data)
+        return self._record(file_id, len(data), filename, purpose)
+
+    def _record(self, file_id: str, size: int, filename: str, purpose: str) -> FileObject:
+        """Written last: a file is listed only once its bytes are in place."""
         record = FileObject(id=file_id, bytes=size, created_at=int(time.time()), filename=filename, purpose=purpose)
-        atomic_write_json(path.with_suffix(".json"), record.model_dump())
+        atomic_write_json(self._path(file_id).with_suffix(".json"), record.model_dump())
         return record
 
 
