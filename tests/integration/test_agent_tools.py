@@ -33,7 +33,8 @@ def tools(demo_settings):
 
 
 def test_the_build_offers_search_every_skill_and_the_case_analysis(tools):
-    assert set(tools) == {"search_knowledge", "agent-status-json", "brand-voice", "legal-reasoner", "analyse_case"}
+    assert set(tools) == {"search_knowledge", "agent-status-json", "brand-voice", "legal-reasoner", "support-classifier",
+                          "analyse_case"}
     assert tools["brand-voice"].description.startswith("Replies to bank customers in Lumen Bank's support voice")
     assert set(tools["search_knowledge"].args) == {"query", "k", "filters"}
 

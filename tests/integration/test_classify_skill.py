@@ -65,8 +65,10 @@ def test_the_server_answers_a_classify_skill_with_a_label_as_the_message_content
     from fastapi.testclient import TestClient
 
     from skillstack.skills.server import create_app
+    from skillstack.skills.server.auth import KeyRing
 
-    client = TestClient(create_app(shared_settings))
+    client = TestClient(create_app(shared_settings, keys=KeyRing.of(["sk-test-classify"])),
+                        headers={"Authorization": "Bearer sk-test-classify"})
     body = {"model": classifier.NAME, "messages": [{"role": "user", "content": "Where can I download my invoice?"}]}
     reply = client.post("/v1/chat/completions", json=body).json()
     assert reply["choices"][0]["message"]["content"] in classifier.LABELS

@@ -51,10 +51,13 @@ def test_repair_trains_dpo_from_the_skill_adapter_and_keeps_it_only_if_the_gate_
 
 
 def test_repair_with_no_failing_output_is_refused_in_one_line(home: Path, tmp_path: Path, capsys):
-    prompts = write(tmp_path / "prompts.jsonl", [{"messages": [{"role": "user", "content": "Customer Ana was charged twice."}]}])
+    # a reinforcement row (a prompt and its reference): fresh prompts carry no assistant turn
+    prompts = write(tmp_path / "prompts.jsonl", [{"messages": [{"role": "user", "content": "Customer Ana was charged twice."}],
+                                                  "reference": "Hi Ana, I'm sorry. Warm regards, Lumen Care"}])
     grader = tmp_path / "grader.json"
     grader.write_text(json.dumps({"type": "python", "name": "any", "source": "def grade(sample, item):\n    return 1.0\n"}))
     code = main(["--home", str(home), "train", "repair", "brand-voice", "--prompts", str(prompts), "--grader", str(grader),
                  "--samples", "1", "--max-tokens", "16", "--no-progress"])
     err = capsys.readouterr().err.strip()
-    assert code not in (0, None) and "nothing to repair" in err and len(err.splitlines()) == 1
+    # the error is one line (transformers' own weight-loading bar may precede it on stderr)
+    assert code not in (0, None) and "nothing to repair" in err.splitlines()[-1] and "Traceback" not in err
