@@ -19,6 +19,7 @@ from typing import Any
 
 from skillstack.errors import InputError
 from skillstack.io import atomic_write_json, atomic_write_text
+from skillstack.json_lines import object_lines
 from skillstack.settings import Settings
 
 from .routing_examples import make_label, reasoning_skill, skill_labels
@@ -112,21 +113,8 @@ def read_feedback(settings: Settings) -> list[Feedback]:
     path = feedback_path(settings)
     if not path.exists():
         return []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start}); fix or delete the file") from exc
     items = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not JSON ({exc.msg}); fix or delete the line") from exc
-        if not isinstance(data, dict):
-            raise InputError(f"{where}: each line must be an object with \"text\", \"route\" and \"skill\"")
+    for where, data in object_lines(path, "\"text\", \"route\" and \"skill\""):
         route, skill = data.get("route"), data.get("skill")
         if route not in FEEDBACK_ROUTES or not (skill is None or isinstance(skill, str)):
             raise InputError(f"{where}: route must be one of {', '.join(FEEDBACK_ROUTES)} and skill a name or null")

@@ -7,7 +7,6 @@ answer beside the outcome the task expects (demo/tasks.jsonl's "expect"), so a r
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections.abc import Iterator
@@ -148,20 +147,12 @@ def ask(
 
 def _demo_tasks(path: Path) -> list[dict[str, Any]]:
     """The demo's tasks: one {"text", "route", "skill", "expect"} per line; InputError naming the line otherwise."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read the demo tasks ({exc.strerror}); pass --tasks FILE.jsonl") from exc
+    from skillstack.json_lines import object_lines
+
     items = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{path}:{number}: not JSON ({exc.msg})") from exc
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str) or not item["text"].strip():
-            raise InputError(f"{path}:{number}: each task needs a non-empty string \"text\"")
+    for where, item in object_lines(path, "a non-empty string \"text\""):
+        if not isinstance(item.get("text"), str) or not item["text"].strip():
+            raise InputError(f"{where}: each task needs a non-empty string \"text\"")
         items.append(item)
     return items
 
