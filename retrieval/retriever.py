@@ -1,8 +1,9 @@
 """Search over the store: dense (Chroma), lexical (BM25) or both fused by RRF; also a LangChain retriever.
 
 Opening a Retriever reads the store once (Chroma collection + BM25 index, rebuilt in memory if it lags
-Chroma); the embedder is built on first dense query. Search returns distinct citable units (hits.py),
-optionally reranked by the base model's query likelihood (rerank.py). Writing lives in ingest.py.
+Chroma); the embedder is built on first dense query. Search returns distinct citable units (hits.py), a
+recital's place taken by the article it explains (bridges.py), optionally reranked by the base model's query
+likelihood (rerank.py). Writing lives in ingest.py.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from skillstack.errors import InputError
 from skillstack.settings import Settings
 from . import store
+from .bridges import RecitalBridges
 from .embeddings import Embedder, embedder_identity, get_embedder
 from .fusion import reciprocal_rank_fusion
 from .hits import Hit, distinct_units
@@ -45,6 +47,8 @@ class Retriever:
         self._collection = store.open_collection(settings, create=False, embedder=embedder_identity(settings))
         self._embedder = embedder
         self._lexical: LexicalIndex | None = None
+        self._bridges = RecitalBridges(self._collection) if settings.recital_bridges else None
+        self._last_vector: tuple[str, Any] | None = None  # (query, vector): search and bridging embed a query once
 
     @property
     def embedder(self) -> Embedder:
@@ -66,11 +70,16 @@ class Retriever:
         total = self.count()
         if total == 0:
             return []
-        vector = self.embedder.embed([query])[0]
+        vector = self._query_vector(query)
         result = self._collection.query(query_embeddings=[vector.tolist()], n_results=min(depth, total),
                                         where=dict(where) if where else None, include=["distances"])
         # Cosine space: distance = 1 - similarity.
         return [(i, 1.0 - d) for i, d in zip(result["ids"][0], result["distances"][0])]
+
+    def _query_vector(self, query: str) -> Any:
+        if self._last_vector is None or self._last_vector[0] != query:
+            self._last_vector = (query, self.embedder.embed([query])[0])
+        return self._last_vector[1]
 
     def search(self, query: str, k: int = 5, *, where: dict | None = None, mode: str = "hybrid",
                rerank: int | None = None) -> list[Hit]:
@@ -79,13 +88,17 @@ class Retriever:
         top_n = self.settings.rerank_top_n if rerank is None else rerank
         validate_query(query, k, mode, top_n)
         wanted = max(k, top_n)
-        depth = max(4 * wanted, 30)  # several chunks per unit, and fusion needs more candidates than it returns
+        bridges = self._bridges if mode != "lexical" else None  # lexical mode never loads the embedder
+        units = bridges.scan_depth(wanted) if bridges else wanted
+        depth = max(4 * units, 30)  # several chunks per unit, and fusion needs more candidates than it returns
         while True:
             ranked = self._ranked(query, depth, where, mode)
-            hits = distinct_units(self._hits(ranked), wanted)
-            if len(hits) == wanted or len(ranked) < depth:  # enough units, or nothing more to find
+            hits = distinct_units(self._hits(ranked), units)
+            if len(hits) == units or len(ranked) < depth:  # enough units, or nothing more to find
                 break
             depth *= 4
+        if bridges:
+            hits = bridges.apply(hits, self._query_vector(query), where)[:wanted]
         if top_n > 1:
             from .rerank import rerank as rerank_hits
 

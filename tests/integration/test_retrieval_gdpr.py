@@ -126,3 +126,30 @@ def test_langchain_retriever_returns_documents_with_citations(retriever):
     assert len(documents) == 3
     assert "15" in [doc.metadata.get("article") for doc in documents]
     assert all(doc.metadata["source"].endswith("gdpr_eurlex.html") and "score" in doc.metadata for doc in documents)
+
+
+LAY_TUNING = Path(__file__).resolve().parents[1] / "data" / "gdpr_lay_questions_tuning.jsonl"
+
+
+def test_the_breach_recital_bridges_to_the_breach_notification_article(gdpr_store, gdpr_dir):
+    from skillstack.retrieval import store
+    from skillstack.retrieval.bridges import RecitalBridges
+
+    links = RecitalBridges(store.open_collection(gdpr_store, create=False)).links(str(gdpr_dir / "gdpr_eurlex.html"))
+    assert len(links) == 173 and links["85"] == "33"
+
+
+def test_recital_bridges_raise_recall_on_lay_questions(gdpr_store):
+    import dataclasses
+
+    from skillstack.retrieval.retriever import Retriever
+
+    items = [json.loads(line) for line in LAY_TUNING.read_text().splitlines() if line.strip()]
+
+    def recall(settings) -> float:
+        retriever = Retriever(settings)
+        found = [set(item["gold"]) & {hit.article for hit in retriever.search(item["question"], 5)} for item in items]
+        return sum(map(bool, found)) / len(items)
+
+    plain, bridged = recall(dataclasses.replace(gdpr_store, recital_bridges=False)), recall(gdpr_store)
+    assert bridged >= plain + 0.1, (plain, bridged)
