@@ -25,13 +25,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def launched(command: Sequence[str], health_url: str, *, env: dict[str, str], log: Path,
+def launched(command: Sequence[str], health_url: str, *, env: dict[str, str], log: Path, cwd: Path | None = None,
              timeout: float = 300) -> Iterator[subprocess.Popen]:
     """Run a server command as a child process (output to log) until health_url answers 200; stop it after."""
     import httpx
 
     with log.open("wb") as out:
-        process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT, env=os.environ | env)
+        process = subprocess.Popen(list(command), stdout=out, stderr=subprocess.STDOUT, env=os.environ | env, cwd=cwd)
     try:
         deadline = time.time() + timeout
         while True:
