@@ -5,9 +5,10 @@ the body alone cannot (message count and characters, prompt tokens against the m
 max_tokens against what is left of it and the server's cap, schemas decoding will follow), and answers
 as OpenAI does, whole or as server-sent events. Tool calling is the chat model's own (bind_tools'
 encoding, skills/tool_calls.py): OpenAI's `tools` / `tool_choice` go in, its `tool_calls` come out
-(finish_reason "tool_calls"), and an assistant's calls and the tools' results in the history go back in. A stream stops generating when its client goes away: the events are pulled
-from the model on a helper thread that closes the model's stream, which stops the engine at the
-next token. Not here: auth (auth.py), the error shape (errors.py), the bounds' values (options.py).
+(finish_reason "tool_calls"), and an assistant's calls and the tools' results in the history go back in.
+A stream stops generating when its client goes away: the events are pulled from the model on a helper
+thread that closes the model's stream, which stops the engine at the next token. Not here: auth
+(auth.py), the error shape (errors.py), the bounds' values (options.py).
 """
 
 from __future__ import annotations
@@ -211,10 +212,12 @@ def complete(prepared: PreparedChat, body: ChatCompletionRequest) -> ChatComplet
         raise from_skillstack(exc) from None
     usage = message.usage_metadata or {}
     calls = tc.openai_tool_calls(message.tool_calls)
-    answer = {"role": "assistant", "content": None if calls else content_text(message.content), "tool_calls": calls or None}
+    answer = {"role": "assistant", "content": None if calls else content_text(message.content),
+              "tool_calls": calls or None}
     return ChatCompletion.model_validate({
         "id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": prepared.name,
-        "choices": [{"index": 0, "message": answer, "finish_reason": message.response_metadata.get("finish_reason", "stop")}],
+        "choices": [{"index": 0, "message": answer,
+                     "finish_reason": message.response_metadata.get("finish_reason", "stop")}],
         "usage": _usage(usage)})
 
 

@@ -118,7 +118,8 @@ class StreamOptions(BaseModel):
 
 # OpenAI parameters this server recognises but does not implement: a request that sets one is refused
 # with a 400 naming it, instead of silently answering as if it had been honoured.
-UNSUPPORTED_CHAT_FIELDS = ("functions", "function_call", "logprobs", "top_logprobs", "logit_bias", "audio", "modalities", "prediction", "web_search_options")
+UNSUPPORTED_CHAT_FIELDS = ("functions", "function_call", "logprobs", "top_logprobs", "logit_bias", "audio",
+                           "modalities", "prediction", "web_search_options")
 
 
 class ChatCompletionRequest(BaseModel):
@@ -155,7 +156,7 @@ class ChatCompletionRequest(BaseModel):
     tools: list[Tool] | None = Field(default=None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
-    # The deprecated spelling of tools, not served.
+    # Recognised and refused (UNSUPPORTED_CHAT_FIELDS): tools' deprecated spelling, logprobs, audio...
     functions: list[dict[str, Any]] | None = None
     function_call: str | dict[str, Any] | None = None
     logprobs: bool | None = None
