@@ -26,7 +26,7 @@ def free_port() -> int:
 
 @contextmanager
 def launched(command: Sequence[str], health_url: str, *, env: dict[str, str], log: Path,
-             cwd: Path | None = None, timeout: float = 300) -> Iterator[subprocess.Popen]:
+             cwd: Path | None = None, timeout: float = 600) -> Iterator[subprocess.Popen]:
     """Run a server command as a child process (output to log) until health_url answers 200; stop it after."""
     import httpx
 
