@@ -32,7 +32,8 @@ def dev_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     home = tmp_path_factory.mktemp("langgraph-dev-home")
     ingest_paths(load_settings(home), [REPO / "demo" / "docs"], progress=False)
     port = free_port()
-    # The CLI's own entry point, run by this interpreter (a venv's `langgraph` script may name another one).
+    # The CLI's own entry point, run by this interpreter (a venv's `langgraph` script may name another one),
+    # from the folder of langgraph.json as `langgraph dev` expects (its in-memory state goes to .langgraph_api/).
     command = [sys.executable, "-c", "import sys; from langgraph_cli.cli import cli; sys.exit(cli())", "dev",
                "--config", str(REPO / "langgraph.json"), "--host", "127.0.0.1", "--port", str(port),
                "--no-browser", "--no-reload"]
@@ -49,7 +50,8 @@ def client(dev_url: str):
 
 
 def test_the_served_graph_publishes_its_input_output_and_context_schemas(client) -> None:
-    [assistant] = client.assistants.search(graph_id="skillstack")
+    # The server's own assistant for the graph (a developer's earlier `langgraph dev` state may add others).
+    [assistant] = client.assistants.search(graph_id="skillstack", metadata={"created_by": "system"})
     schemas = client.assistants.get_schemas(assistant["assistant_id"])
     assert {"messages", "task"} <= set(schemas["input_schema"]["properties"])
     assert {"messages", "answer", "route", "citations"} <= set(schemas["output_schema"]["properties"])
