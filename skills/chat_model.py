@@ -120,6 +120,11 @@ class SkillChatModel(BaseChatModel):
         tc.normalize_choice(tool_choice, converted)  # a bad choice fails here, not at the first call
         return self.bind(tools=converted, tool_choice=tool_choice, **kwargs)
 
+    def prompt_messages(self, messages: list[BaseMessage], **kwargs: Any) -> list[dict[str, str]]:
+        """The role/content messages a call with these arguments sends to its backend (system prompt, tools
+        offered, history in the tool-call encoding): what the server counts against the model's context."""
+        return self._request(messages, None, kwargs)[0].messages
+
     def _request(self, messages: list[BaseMessage], stop: list[str] | None,
                  kwargs: dict[str, Any]) -> tuple[ChatRequest, bool]:
         """The backend request, and whether its reply is in the tool-call encoding (tool_calls.py)."""

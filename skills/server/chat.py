@@ -2,10 +2,13 @@
 
 Turns the typed body (schemas.py) into LangChain messages and generation arguments, bounds what
 the body alone cannot (message count and characters, prompt tokens against the model's context,
-max_tokens against what is left of it and the server's cap), and answers as OpenAI does, whole or
-as server-sent events. A stream stops generating when its client goes away: the events are pulled
-from the model on a helper thread that closes the model's stream, which stops the engine at the
-next token. Not here: auth (auth.py), the error shape (errors.py), the bounds' values (options.py).
+max_tokens against what is left of it and the server's cap, schemas decoding will follow), and answers
+as OpenAI does, whole or as server-sent events. Tool calling is the chat model's own (bind_tools'
+encoding, skills/tool_calls.py): OpenAI's `tools` / `tool_choice` go in, its `tool_calls` come out
+(finish_reason "tool_calls"), and an assistant's calls and the tools' results in the history go back in.
+A stream stops generating when its client goes away: the events are pulled from the model on a helper
+thread that closes the model's stream, which stops the engine at the next token. Not here: auth
+(auth.py), the error shape (errors.py), the bounds' values (options.py).
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from skillstack.errors import SkillError, SkillstackError
+from skillstack.errors import InputError, SkillError, SkillstackError
 from skillstack.messages import content_text
 from skillstack.settings import Settings
-from skillstack.skills.chat_model import SkillChatModel, to_chat_messages
+from skillstack.skills import tool_calls as tc
+from skillstack.skills.chat_model import SkillChatModel
 from skillstack.skills.runtime import BASE, get_runtime
 from .errors import APIError, error_body, from_skillstack, log
 from .options import ServerOptions
-from .schemas import UNSUPPORTED_CHAT_FIELDS, ChatCompletion, ChatCompletionRequest, ChatMessage
+from .schemas import UNSUPPORTED_CHAT_FIELDS, ChatCompletion, ChatCompletionRequest, ChatMessage, ToolCall
 
 
 @dataclass(kw_only=True)
@@ -68,33 +72,80 @@ def _to_langchain(messages: list[ChatMessage], limits: ServerOptions) -> list[An
                        param="messages", code="too_many_messages")
     out: list[Any] = []
     characters = 0
+    names: dict[str, str] = {}  # tool call id -> the tool's name, so a tool result names the tool it answers
     for index, message in enumerate(messages):
-        if message.tool_calls:
-            raise APIError(400, "Tool calls are not supported by this server yet.",
-                           param=f"messages.[{index}].tool_calls", code="unsupported_parameter")
+        if message.tool_calls and message.role != "assistant":
+            raise APIError(400, f"Only assistant messages carry tool_calls, not a '{message.role}' message.",
+                           param=f"messages.[{index}].tool_calls", code="invalid_value")
         text = content_text(message.content if isinstance(message.content, str) or message.content is None
                             else [part.model_dump() for part in message.content])
-        characters += len(text)
+        characters += len(text) + sum(len(call.function.arguments) for call in message.tool_calls or [])
         if message.role in ("system", "developer"):
             out.append(SystemMessage(text))
         elif message.role == "user":
             out.append(HumanMessage(text))
         elif message.role == "assistant":
-            out.append(AIMessage(text))
+            calls = [_history_call(call, f"messages.[{index}].tool_calls.[{j}].function.arguments")
+                     for j, call in enumerate(message.tool_calls or [])]
+            names |= {call["id"]: call["name"] for call in calls}
+            out.append(AIMessage(text, tool_calls=calls))
+        elif not message.tool_call_id:
+            raise APIError(400, "A 'tool' message needs the tool_call_id of the call it answers.",
+                           param=f"messages.[{index}].tool_call_id", code="missing_required_parameter")
         else:
-            out.append(ToolMessage(text, tool_call_id=message.tool_call_id or ""))
+            out.append(ToolMessage(text, tool_call_id=message.tool_call_id, name=names.get(message.tool_call_id)))
     if characters > limits.max_characters:
         raise APIError(400, f"Messages too long: {characters} characters; the limit is {limits.max_characters}.",
                        param="messages", code="context_length_exceeded")
     return out
 
 
+def _history_call(call: ToolCall, param: str) -> dict[str, Any]:
+    """An earlier assistant turn's OpenAI tool call as a LangChain one (arguments parsed)."""
+    try:
+        args = json.loads(call.function.arguments)
+    except (ValueError, RecursionError):
+        args = None
+    if not isinstance(args, dict):
+        raise APIError(400, "A tool call's arguments must be a JSON object encoded as a string.", param=param,
+                       code="invalid_value")
+    return {"name": call.function.name, "args": args, "id": call.id, "type": "tool_call"}
+
+
+def _tools(body: ChatCompletionRequest) -> tuple[list[dict[str, Any]], str]:
+    """The offered tools (their parameter schemas checked) and tool_choice in the chat model's spelling."""
+    if not body.tools:
+        raise APIError(400, "tool_choice is only allowed when tools are specified.", param="tool_choice",
+                       code="invalid_value")
+    tools = tc.openai_tools([tool.model_dump(exclude_none=True) for tool in body.tools])
+    names = [tool["function"]["name"] for tool in tools]
+    if len(set(names)) < len(names):
+        raise APIError(400, "Tool names must be unique.", param="tools", code="invalid_value")
+    for index, tool in enumerate(tools):
+        if (parameters := tool["function"].get("parameters")) is not None:
+            param = f"tools.[{index}].function.parameters"
+            if parameters.get("type") != "object":
+                raise APIError(400, f"Invalid schema for function '{names[index]}': parameters must be a JSON "
+                                    "Schema of type 'object'.", param=param, code="invalid_function_parameters")
+            _checked_schema(parameters, param, f"function '{names[index]}'")
+    choice = body.tool_choice.model_dump() if hasattr(body.tool_choice, "model_dump") else body.tool_choice
+    try:
+        return tools, tc.normalize_choice(choice, tools)
+    except InputError as exc:
+        raise APIError(400, str(exc), param="tool_choice", code="invalid_value") from None
+
+
 def _json_schema(body: ChatCompletionRequest) -> dict[str, Any] | None:
-    """The schema decoding must follow, checked now: one the constraint cannot build is the client's error."""
+    """The schema response_format asks for, checked."""
     fmt = body.response_format
     if fmt is None or fmt.type == "text":
         return None
     schema = {"type": "object"} if fmt.type == "json_object" else (fmt.json_schema.json_schema or {"type": "object"})
+    return _checked_schema(schema, "response_format.json_schema.schema", "response_format")
+
+
+def _checked_schema(schema: dict[str, Any], param: str, what: str) -> dict[str, Any]:
+    """A schema decoding must follow, checked now: one the constraint cannot build is the client's error."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
     from outlines_core.json_schema import build_regex_from_schema
@@ -104,8 +155,8 @@ def _json_schema(body: ChatCompletionRequest) -> dict[str, Any] | None:
         build_regex_from_schema(json.dumps(schema))
     except (SchemaError, ValueError, TypeError, RecursionError) as exc:
         message = getattr(exc, "message", None) or str(exc)
-        raise APIError(400, f"Invalid schema for response_format: {message[:300]}",
-                       param="response_format.json_schema.schema", code="invalid_json_schema") from None
+        raise APIError(400, f"Invalid schema for {what}: {message[:300]}", param=param,
+                       code="invalid_json_schema") from None
     return schema
 
 
@@ -129,8 +180,10 @@ def prepare(settings: Settings, body: ChatCompletionRequest, limits: ServerOptio
         kwargs["top_p"] = body.top_p
     if (schema := _json_schema(body)) is not None:
         kwargs["json_schema"] = schema
+    if body.tools or body.tool_choice is not None:
+        kwargs["tools"], kwargs["tool_choice"] = _tools(body)
     engine = get_runtime(settings).engine
-    chat = to_chat_messages(messages, model.system_prompt)
+    chat = model.prompt_messages(messages, **kwargs)
     prompt_tokens = len(engine.tokenizer.apply_chat_template(chat, tokenize=True, add_generation_prompt=True,
                                                             return_dict=True)["input_ids"])
     context = _context_size(engine)
@@ -158,9 +211,12 @@ def complete(prepared: PreparedChat, body: ChatCompletionRequest) -> ChatComplet
     except SkillstackError as exc:
         raise from_skillstack(exc) from None
     usage = message.usage_metadata or {}
+    calls = tc.openai_tool_calls(message.tool_calls)
+    answer = {"role": "assistant", "content": None if calls else content_text(message.content),
+              "tool_calls": calls or None}
     return ChatCompletion.model_validate({
         "id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": prepared.name,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content_text(message.content)},
+        "choices": [{"index": 0, "message": answer,
                      "finish_reason": message.response_metadata.get("finish_reason", "stop")}],
         "usage": _usage(usage)})
 
@@ -192,6 +248,9 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
             usage = chunk.usage_metadata or usage
             if text := content_text(chunk.content):
                 yield delta({"content": text})
+            if chunk.tool_calls:  # a tool call is decoded and checked whole, so it comes as one delta
+                yield delta({"tool_calls": [{"index": i} | call
+                                            for i, call in enumerate(tc.openai_tool_calls(chunk.tool_calls))]})
             if await request.is_disconnected():
                 return
     except SkillstackError as exc:

@@ -25,16 +25,61 @@ class TextPart(BaseModel):
     text: str
 
 
+_FUNCTION_NAME = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class FunctionCall(BaseModel):
+    model_config = _STRICT
+    name: str = Field(pattern=_FUNCTION_NAME)
+    arguments: str = Field(description="The call's arguments as a JSON object, encoded as a string.")
+
+
+class ToolCall(BaseModel):
+    """One tool call of an assistant message (in a request's history, and in an answer)."""
+
+    model_config = _STRICT
+    id: str = Field(min_length=1, max_length=256)
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class ChatMessage(BaseModel):
-    """One message of the conversation; `tool_calls` / `tool_call_id` belong to tool calling (not served yet)."""
+    """One message of the conversation: an assistant's `tool_calls`, a tool's result (`tool_call_id`)."""
 
     model_config = _STRICT
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
     name: str | None = Field(default=None, max_length=64)
-    tool_calls: list[dict[str, Any]] | None = None
-    tool_call_id: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = Field(default=None, max_length=256)
     refusal: str | None = None
+
+
+class FunctionDefinition(BaseModel):
+    model_config = _STRICT
+    name: str = Field(pattern=_FUNCTION_NAME)
+    description: str | None = None
+    parameters: dict[str, Any] | None = Field(default=None, description="The arguments' JSON Schema (an object).")
+    strict: bool | None = None
+
+
+class Tool(BaseModel):
+    """A tool the model may call (OpenAI's function tools; arguments are decoded under `parameters`)."""
+
+    model_config = _STRICT
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class FunctionName(BaseModel):
+    model_config = _STRICT
+    name: str = Field(pattern=_FUNCTION_NAME)
+
+
+class NamedToolChoice(BaseModel):
+    model_config = _STRICT
+    type: Literal["function"]
+    function: FunctionName
 
 
 class JsonSchemaFormat(BaseModel):
@@ -73,8 +118,8 @@ class StreamOptions(BaseModel):
 
 # OpenAI parameters this server recognises but does not implement: a request that sets one is refused
 # with a 400 naming it, instead of silently answering as if it had been honoured.
-UNSUPPORTED_CHAT_FIELDS = ("tools", "tool_choice", "parallel_tool_calls", "functions", "function_call", "logprobs",
-                           "top_logprobs", "logit_bias", "audio", "modalities", "prediction", "web_search_options")
+UNSUPPORTED_CHAT_FIELDS = ("functions", "function_call", "logprobs", "top_logprobs", "logit_bias", "audio",
+                           "modalities", "prediction", "web_search_options")
 
 
 class ChatCompletionRequest(BaseModel):
@@ -107,10 +152,11 @@ class ChatCompletionRequest(BaseModel):
     store: bool | None = None
     service_tier: str | None = None
     reasoning_effort: str | None = None
-    # Tool calling (issue 14 section 3) lands here: the fields are recognised, the handler refuses them for now.
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: str | dict[str, Any] | None = None
+    # Tool calling (skills/tool_calls.py): one call per reply, so parallel_tool_calls is accepted either way.
+    tools: list[Tool] | None = Field(default=None, max_length=128)
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
+    # Recognised and refused (UNSUPPORTED_CHAT_FIELDS): tools' deprecated spelling, logprobs, audio...
     functions: list[dict[str, Any]] | None = None
     function_call: str | dict[str, Any] | None = None
     logprobs: bool | None = None
@@ -179,12 +225,13 @@ class AssistantMessage(BaseModel):
     role: Literal["assistant"] = "assistant"
     content: str | None
     refusal: str | None = None
+    tool_calls: list[ToolCall] | None = None
 
 
 class Choice(BaseModel):
     index: int
     message: AssistantMessage
-    finish_reason: Literal["stop", "length"]
+    finish_reason: Literal["stop", "length", "tool_calls"]
     logprobs: None = None
 
 

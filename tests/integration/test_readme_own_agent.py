@@ -35,12 +35,13 @@ def test_the_section_has_the_create_agent_and_the_state_graph_examples() -> None
     assert "create_agent(" in examples[0] and "StateGraph(MessagesState)" in examples[1]
 
 
-@pytest.mark.parametrize("index", [
-    pytest.param(0, id="create_agent", marks=pytest.mark.skip(
-        reason="unfinished: ran over 15 minutes on 2 shared cores without ending; the 135M model under "
-               "tool_choice auto may keep calling tools until create_agent's recursion limit")),
-    pytest.param(1, id="state_graph")])
+@pytest.mark.parametrize("index", [pytest.param(0, id="create_agent"), pytest.param(1, id="state_graph")])
 def test_the_readme_example_runs_as_written(index, demo_home, monkeypatch, capsys) -> None:
     monkeypatch.setenv("SKILLSTACK_HOME", str(demo_home))
-    exec(compile(readme_examples()[index], f"README example {index + 1}", "exec"), {})
+    names: dict = {}
+    exec(compile(readme_examples()[index], f"README example {index + 1}", "exec"), names)
     assert capsys.readouterr().out.strip()
+    if "agent" in names:  # the create_agent loop is bounded: at most one tool call, then an answer in words
+        messages = names["result"]["messages"]
+        assert sum(message.type == "tool" for message in messages) <= 1
+        assert messages[-1].type == "ai" and not messages[-1].tool_calls

@@ -40,7 +40,7 @@ USER = [{"role": "user", "content": PROMPT}]
     {"messages": [{"role": "wizard", "content": "hi"}]},
     {"messages": []},
     {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "nonsense"}}}},
-    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]},
+    {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}]},
 ], ids=lambda bad: next(iter(bad)))
 def test_bad_requests_are_400_bad_request_errors_for_the_sdk(client, bad: dict, caplog: pytest.LogCaptureFixture) -> None:
     import openai

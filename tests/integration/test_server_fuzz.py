@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
-from schemathesis.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import positive_data_acceptance  # here in every schemathesis 4.x
 
 from skillstack.settings import load_settings
 from skillstack.skills.runtime import get_runtime
