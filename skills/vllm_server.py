@@ -88,7 +88,7 @@ def vllm_command(options: VllmOptions, model_dir: Path, adapters: dict[str, Path
                "--served-model-name", BASE_NAME, "--host", HOST, "--port", str(options.port),
                "--max-model-len", str(options.max_model_len), "--dtype", options.dtype,
                # Compact JSON only, as the local engine decodes it: with free whitespace a small model can pad forever.
-               "--structured-outputs-config", json.dumps({"disable_any_whitespace": True}),
+               "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
                "--enable-lora", "--max-loras", str(options.max_loras),
                "--max-lora-rank", str(served_rank([adapter_rank(p) for p in adapters.values()], options.max_lora_rank))]
     if adapters:  # JSON form: a path may hold '=' where name=path would split

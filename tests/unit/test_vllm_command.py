@@ -24,6 +24,7 @@ def test_command_serves_the_base_as_base_on_loopback_with_every_adapter_as_a_jso
     flag = {name: command[i + 1] for i, name in enumerate(command) if name.startswith("--") and i + 1 < len(command)}
     assert (flag["--host"], flag["--port"], flag["--served-model-name"]) == ("127.0.0.1", "8123", "base")
     assert (flag["--dtype"], flag["--max-lora-rank"], flag["--max-model-len"]) == ("float32", "16", "2048")
+    assert json.loads(flag["--structured-outputs-config"])["disable_any_whitespace"] is True
     assert "--enable-lora" in command
     modules = [json.loads(item) for item in command[command.index("--lora-modules") + 1:]]
     assert modules == [{"name": "tone=a", "path": str(tmp_path / "a=b")}, {"name": "status", "path": str(tmp_path / "s")}]
