@@ -9,6 +9,7 @@ here. Not here: the client side (settings.skill_server points the runtime's skil
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -138,6 +139,7 @@ class VllmServer:
             # Its own session: stop() signals the whole group (the API server and its engine-core process).
             self._process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                              stdin=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(self.stop)  # an interpreter that exits without stop() (an uncaught error) still stops it
         self.loaded = dict(adapters)
         try:
             self._wait_healthy()
@@ -232,6 +234,7 @@ class VllmServer:
         process, self._process = self._process, None
         if process is None:
             return
+        atexit.unregister(self.stop)
         try:
             os.killpg(process.pid, signal.SIGTERM)
         except ProcessLookupError:
