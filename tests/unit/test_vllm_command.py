@@ -19,7 +19,7 @@ def _adapter(folder: Path, rank: object) -> Path:
 
 def test_command_serves_the_base_as_base_on_loopback_with_every_adapter_as_a_json_lora_module(tmp_path):
     adapters = {"tone=a": _adapter(tmp_path / "a=b", 8), "status": _adapter(tmp_path / "s", 4)}
-    command = vllm_command(VllmOptions(python=Path("/venv/bin/python"), port=8123), tmp_path / "model", adapters)
+    command = vllm_command(VllmOptions(python=Path("/venv/bin/python"), port=8123), tmp_path / "model", adapters, rank=16)
     assert command[:3] == ["/venv/bin/python", "-m", "vllm.entrypoints.openai.api_server"]
     flag = {name: command[i + 1] for i, name in enumerate(command) if name.startswith("--") and i + 1 < len(command)}
     assert (flag["--host"], flag["--port"], flag["--served-model-name"]) == ("127.0.0.1", "8123", "base")
@@ -31,7 +31,7 @@ def test_command_serves_the_base_as_base_on_loopback_with_every_adapter_as_a_jso
 
 
 def test_command_without_adapters_has_no_lora_modules_flag(tmp_path):
-    assert "--lora-modules" not in vllm_command(VllmOptions(python=Path("py")), tmp_path, {})
+    assert "--lora-modules" not in vllm_command(VllmOptions(python=Path("py")), tmp_path, {}, rank=16)
 
 
 @pytest.mark.parametrize(("ranks", "requested", "served"), [([4, 8], 0, 16), ([24], 0, 32), ([], 0, 16), ([8], 8, 8),
@@ -59,3 +59,19 @@ def test_cli_without_a_vllm_virtualenv_is_one_line_naming_make_vllm_setup(tmp_pa
     assert main(["vllm", "--python", str(tmp_path / "no-python")]) == 2
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("error: no vLLM python at") and "make vllm-setup" in error
+
+
+def test_a_port_already_in_use_is_refused_before_vllm_starts(tmp_path):
+    import socket
+    import sys
+
+    from skillstack.settings import load_settings
+    from skillstack.skills.vllm_server import VllmServer
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = VllmServer(load_settings(tmp_path), VllmOptions(python=Path(sys.executable), port=port))
+        with pytest.raises(ConfigError, match=f"port {port} .* already in use"):
+            server.start()
