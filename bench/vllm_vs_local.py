@@ -4,8 +4,9 @@ Same float32 SmolLM2-135M-Instruct, the bundled brand-voice adapter, the same 8 
 64 new tokens at most, through the same Backend interface (`complete`, `stream`) on both sides:
 1. one request at a time; 2. 8 concurrent requests; 3. 8 concurrent requests over 4 adapters (brand-voice and
 three seeded rank-8 adapters on brand-voice's layers, made without training); 4. time to first token (streamed,
-one at a time). Ratios are skillstack / vLLM (> 1: skillstack ahead). Outputs are checked: the two engines'
-greedy texts are compared prompt by prompt. Writes the `vllm` section of bench/RESULTS.md.
+one at a time). Each row runs on both engines back to back (vLLM's server is up throughout), so the shared
+machine's load drifts across both alike. Ratios are skillstack / vLLM (> 1: skillstack ahead). Outputs are
+checked: the two engines' greedy texts are compared prompt by prompt. Writes the `vllm` section of bench/RESULTS.md.
 
 Usage: .venv/bin/python bench/vllm_vs_local.py [--max-tokens 64]   (needs `make vllm-setup`)
 """
@@ -89,17 +90,30 @@ def first_token_ms(engine: Engine, max_tokens: int) -> float:
     return statistics.median(samples) * 1000
 
 
-def measure(engine: Engine, max_tokens: int) -> dict[str, object]:
-    engine(SKILL).complete(request("Hello", 4))  # warm: adapter attached, first-call set-up paid
-    for name in EXTRA:
-        engine(name).complete(request("Hello", 4))
+def measure(engines: dict[str, Engine], max_tokens: int) -> dict[str, dict[str, object]]:
+    """Every row on every engine, the engines back to back per row, so the machine's load drifts across both alike."""
+    results: dict[str, dict[str, object]] = {name: {} for name in engines}
     one_skill, four = [SKILL] * len(PROMPTS), [(SKILL, *EXTRA)[i % 4] for i in range(len(PROMPTS))]
-    sequential, texts = run(engine, one_skill, max_tokens, concurrent=False)
-    concurrent, concurrent_texts = run(engine, one_skill, max_tokens, concurrent=True)
-    mixed, _ = run(engine, four, max_tokens, concurrent=True)
-    return {"sequential": sequential, "concurrent": concurrent, "mixed": mixed,
-            "ttft": first_token_ms(engine, max_tokens), "texts": [c.text for c in texts],
-            "concurrent_same": sum(a.text == b.text for a, b in zip(texts, concurrent_texts))}
+    for name, engine in engines.items():  # warm: adapters attached, first-call set-up paid
+        for skill in (SKILL, *EXTRA):
+            engine(skill).complete(request("Hello", 4))
+    rows: list[tuple[str, Callable[[Engine], object]]] = [
+        ("sequential", lambda e: run(e, one_skill, max_tokens, concurrent=False)),
+        ("concurrent", lambda e: run(e, one_skill, max_tokens, concurrent=True)),
+        ("mixed", lambda e: run(e, four, max_tokens, concurrent=True)),
+        ("ttft", lambda e: first_token_ms(e, max_tokens))]
+    for row, measure_row in rows:
+        for name, engine in engines.items():
+            value = measure_row(engine)
+            if isinstance(value, tuple):
+                value, done = value
+                results[name][f"{row}_texts"] = [c.text for c in done]
+            results[name][row] = value
+            print(f"{row:<10} {name:<6} {value:.1f}", file=sys.stderr, flush=True)
+    for result in results.values():
+        result["texts"] = result["sequential_texts"]
+        result["concurrent_same"] = sum(a == b for a, b in zip(result["sequential_texts"], result["concurrent_texts"]))
+    return results
 
 
 def render(local: dict, vllm: dict, *, max_tokens: int, threads: int, load: tuple[float, float]) -> str:
@@ -145,9 +159,10 @@ def main() -> None:
         make_lora_skill(home / "skills" / name, settings, name=name, seed=seed, rank=8, scale=0.05,
                         target_modules=("q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"))
     runtime = SkillRuntime(settings)
-    local = measure(lambda name: build_backend(runtime, runtime.skill(name)), args.max_tokens)
     with VllmServer(settings, VllmOptions(port=args.port, max_loras=4)) as server:
-        vllm = measure(lambda name: served_backend(server.url, name), args.max_tokens)
+        results = measure({"local": lambda name: build_backend(runtime, runtime.skill(name)),
+                           "vllm": lambda name: served_backend(server.url, name)}, args.max_tokens)
+    local, vllm = results["local"], results["vllm"]
     body = render(local, vllm, max_tokens=args.max_tokens, threads=torch.get_num_threads(),
                   load=(load_start, os.getloadavg()[0]))
     print(body)
