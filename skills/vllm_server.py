@@ -17,6 +17,8 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -153,16 +155,15 @@ class VllmServer:
             raise
 
     def _wait_healthy(self) -> None:
-        import httpx
-
         deadline = time.monotonic() + self.options.startup_seconds
         while time.monotonic() < deadline:
             self.check_running()
             try:
-                if httpx.get(f"http://{HOST}:{self.options.port}/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass  # not listening yet
+                with urllib.request.urlopen(f"http://{HOST}:{self.options.port}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass  # not listening yet (URLError and HTTPError are OSErrors)
             time.sleep(1)
         raise BackendError(f"vLLM did not answer /health within {self.options.startup_seconds:.0f} s; "
                            f"see {self.log}:\n{self.log_tail()}")
@@ -181,13 +182,15 @@ class VllmServer:
 
     def _post(self, route: str, body: dict[str, Any]) -> str | None:
         """POST to vLLM's runtime LoRA routes; None when done, else the server's reason."""
-        import httpx
-
+        request = urllib.request.Request(f"{self.url}/{route}", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
         try:
-            response = httpx.post(f"{self.url}/{route}", json=body, timeout=120)
-        except httpx.HTTPError as exc:
+            with urllib.request.urlopen(request, timeout=120):
+                return None
+        except urllib.error.HTTPError as exc:
+            return f"HTTP {exc.code}: {exc.read().decode(errors='replace')[:300]}"
+        except OSError as exc:
             return str(exc)
-        return None if response.status_code == 200 else f"HTTP {response.status_code}: {response.text[:300]}"
 
     def sync(self) -> dict[str, Any]:
         """Load skill folders added since the last look, unload removed ones; what changed, and the reasons of
