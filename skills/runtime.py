@@ -2,7 +2,8 @@
 
 `chat_model(settings, "base")` is the base model without adapter; any discovered skill name
 gives that skill on its backend. The local engine (base model + adapters) is built once,
-on first local use. Discovery lives in registry.py, which backend a manifest's name means in
+on first local use; with settings.skill_server (e.g. `skillstack vllm`) the base model and peft skills are
+that server's models instead, by name, and no local engine loads. Discovery lives in registry.py, which backend a manifest's name means in
 backends/registry.py, token generation in backends/.
 """
 
@@ -71,14 +72,20 @@ class SkillRuntime:
 
     def chat_model(self, name: str = BASE, **overrides: Any) -> SkillChatModel:
         """Skill `name` as a chat model; overrides: temperature, top_p, max_tokens, stop, system_prompt, max_retries, timeout."""
+        from .backends.openai import served_backend
+
+        server = self.settings.skill_server
         if name == BASE:
             from .backends.batching import LocalBackend
 
-            return self._build(name, None, LocalBackend(batcher=self.batcher), overrides)
+            backend = served_backend(server, BASE) if server else LocalBackend(batcher=self.batcher)
+            return self._build(name, None, backend, overrides)
         from .backends.registry import build_backend
 
         skill = self.skill(name)
-        return self._build(name, skill, build_backend(self, skill), overrides)
+        # A skill server (`skillstack vllm`) serves every local adapter under its skill's name.
+        served = server and skill.manifest.backend == "peft"
+        return self._build(name, skill, served_backend(server, name) if served else build_backend(self, skill), overrides)
 
     def _build(self, name: str, skill: Skill | None, backend: Backend, overrides: dict[str, Any]) -> SkillChatModel:
         manifest: SkillManifest | None = skill.manifest if skill else None

@@ -40,6 +40,7 @@ class Settings:
     collection: str = field(default="documents", metadata={"help": "Chroma collection name (3+ characters)."})
     chat_model: str = field(default="", metadata={"help": "OpenAI chat model for RAG answers and judges (used when OPENAI_API_KEY is set); empty means the local base model."})
     openai_base_url: str = field(default="", metadata={"help": "Base URL of an OpenAI(-compatible) API; empty means the SDK default."})
+    skill_server: str = field(default="", metadata={"help": "Base URL (.../v1) of an OpenAI-compatible server serving the base model as 'base' and every local skill under its name, e.g. `skillstack vllm`; the base model and peft skills then run there. Empty: the in-process local engine."})
     skills_dirs: tuple[Path, ...] = field(default=(), metadata={"help": "Extra folders searched for skill folders, besides home/skills."})
     max_resident_adapters: int = field(default=8, metadata={"help": "LoRA adapters kept loaded at once; the least recently used is evicted."})
     router_threshold: float = field(default=0.45, metadata={"help": "Router confidence under which the graph falls back."})

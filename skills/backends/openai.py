@@ -48,6 +48,9 @@ class OpenAIBackend(Backend):
 
         try:
             return self.client.chat.completions.create(**params)
+        except openai.NotFoundError as exc:
+            raise BackendError(f"{self.client.base_url} does not serve model '{self.model}' ({exc}); "
+                               f"see GET {self.client.base_url}models for the names it serves") from exc
         except openai.APIError as exc:
             raise BackendError(f"{self.client.base_url} refused model '{self.model}': {exc}") from exc
 
@@ -91,13 +94,17 @@ def openai_backend(runtime: SkillRuntime, skill: Skill) -> OpenAIBackend:
     return OpenAIBackend(client=client, model=manifest.model, token_limit_param="max_completion_tokens")
 
 
-def compatible_backend(runtime: SkillRuntime, skill: Skill) -> OpenAIBackend:
-    """An openai-compatible skill: its model on the server at its base_url (the key is optional there)."""
+def served_backend(base_url: str, model: str) -> OpenAIBackend:
+    """Model `model` on the OpenAI-compatible server at base_url (the key is optional there)."""
     from openai import OpenAI
 
-    manifest = skill.manifest
-    client = OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY, base_url=manifest.base_url)
-    return OpenAIBackend(client=client, model=manifest.model)
+    return OpenAIBackend(client=OpenAI(api_key=os.environ.get("OPENAI_API_KEY") or _PLACEHOLDER_KEY, base_url=base_url),
+                         model=model)
+
+
+def compatible_backend(runtime: SkillRuntime, skill: Skill) -> OpenAIBackend:
+    """An openai-compatible skill: its model on the server at its base_url."""
+    return served_backend(skill.manifest.base_url, skill.manifest.model)
 
 
 register_backend(name="openai", build=openai_backend, help="A fine-tuned model on OpenAI (manifest: model).")

@@ -20,7 +20,7 @@ from skillstack.errors import SkillstackError
 USAGE_EXIT_CODE = 2  # as for every SkillstackError: one line, exit 2, never a traceback
 
 # The command modules, in the order their commands appear in --help: knowledge, the agent, skills, building skills.
-COMMAND_MODULES = ("retrieval", "graph", "skills", "keys", "data", "train", "evaluate", "jobs")
+COMMAND_MODULES = ("retrieval", "graph", "skills", "vllm", "keys", "data", "train", "evaluate", "jobs")
 
 app = typer.Typer(
     name="skillstack",
