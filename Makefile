@@ -11,9 +11,15 @@ export TOKENIZERS_PARALLELISM := false
 export SKILLSTACK_CORPORA ?= $(abspath ../shared/corpora)
 SUPPORT_CSV := $(SKILLSTACK_CORPORA)/customer-support/bitext_customer_support.csv
 
-.PHONY: setup test demo demo-skills bench bench-quality clean
+.PHONY: setup chromium test demo demo-skills bench bench-quality clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# The Playground's browser test drives Debian's chromium through Playwright (whose own browser download
+# cannot reach its host here); installed with apt only when missing (the machines run as root).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)

@@ -1,7 +1,8 @@
 """The FastAPI app of `skillstack serve` and the uvicorn runner: routes, bounds, keys and CORS in one place.
 
-GET /health is open; everything else (models, chat completions, embeddings, files, fine-tuning jobs and
-graders, the OpenAPI schema) sits behind `require_key`. The fine-tuning worker starts and stops with the
+GET /health and the Playground page (playground.py: it holds no secret) are open; everything else (models,
+chat completions, embeddings, files, fine-tuning jobs and graders, the OpenAPI schema) sits behind `require_key`;
+model `skillstack-graph` answers through the whole meta-agent graph (graph_chat.py). The fine-tuning worker starts and stops with the
 server (the lifespan below). FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
 and merge in the local engine's batcher; past `max_pending` requests in flight, new ones get a 429.
 """
@@ -15,7 +16,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from skillstack.errors import ConfigError
 from skillstack.retrieval.embeddings import embedding_model_name
@@ -30,6 +31,8 @@ from .job_objects import CheckpointList, EventList, FineTuningJob, GraderRunResu
 from .files import FileDeleted, FileList, FileObject, FileStore
 from .job_store import JobStore
 from .job_worker import JobWorker
+from .graph_chat import GRAPH_MODEL, GraphChat
+from .playground import install_playground
 from .options import Admission, ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
     Model, ModelList
@@ -44,7 +47,7 @@ def _models(settings: Settings) -> list[Model]:
     skills = get_runtime(settings).discovery(refresh=True).skills
     local = sorted((n, s) for n, s in skills.items() if s.manifest.backend == "peft")
     # A fine-tuning job's skill answers to its `ft:` id too (chat.resolve_model maps it back).
-    names = [BASE] + [n for n, _ in local] + [s.manifest.provenance["model_id"] for _, s in local
+    names = [BASE, GRAPH_MODEL] + [n for n, _ in local] + [s.manifest.provenance["model_id"] for _, s in local
                                               if str(s.manifest.provenance.get("model_id", "")).startswith("ft:")]
     models = [Model(id=name, created=0, owned_by="skillstack") for name in names]
     return models + [Model(id=embedding_model_name(settings), created=0, owned_by="skillstack")]
@@ -69,6 +72,7 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     files = FileStore(settings, max_bytes=options.max_file_bytes)
     store = JobStore(settings.home / "fine_tuning" / "jobs.sqlite3")
     worker = JobWorker(settings, store, files)
+    graph = GraphChat(settings)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -88,6 +92,8 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     if options.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(options.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+
+    install_playground(app)
 
     @app.get("/health", response_model=Health)
     def health() -> Health:
@@ -117,6 +123,8 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
         slot = admission.enter()
         streaming = False
         try:
+            if body.model == GRAPH_MODEL:  # its extra field would be dropped by the ChatCompletion response model
+                return JSONResponse(graph.complete(body, options).model_dump())
             prepared = prepare(settings, body, options)
             if body.stream:
                 streaming = True
