@@ -31,6 +31,14 @@ REPLY_MS = 180_000
 TRAINING_MS = 600_000
 
 
+@pytest.fixture(scope="module")
+def url(tmp_path_factory: pytest.TempPathFactory):
+    """The server on a fresh home (the bundled skills only), keyed with KEY."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # the training child inherits it: one BLAS thread on a shared CPU
+    with running(create_app(load_settings(tmp_path_factory.mktemp("playground-home")), keys=KeyRing.of([KEY]))) as base:
+        yield base
+
+
 @pytest.fixture
 def browser_page():
     """A chromium page (Debian's browser, headless); skipped when chromium is not installed (`make setup` installs it)."""
@@ -48,65 +56,89 @@ def browser_page():
 
 
 def _send(page, text: str) -> None:
-    page.fill("#prompt", text)
-    page.click("#send")
-
-
-def test_the_playground_compares_two_models_trains_a_skill_and_chats_with_it(browser_page, tmp_path: Path,
-                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Send text from the prompt box and wait until every pane has answered (Send is disabled until then)."""
     from playwright.sync_api import expect
 
-    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))  # the training child's threads
+    page.fill("#prompt", text)
+    page.click("#send")
+    expect(page.locator("#send")).to_be_enabled(timeout=REPLY_MS)
+
+
+def test_the_graph_answers_through_the_sdk_with_its_decision_beside_the_answer(url: str) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=url, api_key=KEY, max_retries=0)
+    reply = client.chat.completions.create(model="skillstack-graph", max_tokens=8, messages=[
+        {"role": "user", "content": "Write a reply to a customer whose parcel is late."}])
+    decision = reply.model_extra["skillstack"]
+    assert decision["route"] == "skill" and decision["skill"] == "brand-voice" and decision["reason"]
+    assert reply.choices[0].message.content and reply.model == "skillstack-graph"
+    with pytest.raises(openai.BadRequestError) as caught:  # every skill in the graph samples its own way
+        client.chat.completions.create(model="skillstack-graph", temperature=0.5,
+                                       messages=[{"role": "user", "content": "Hello"}])
+    assert caught.value.body["param"] == "temperature"
+
+
+def test_the_playground_compares_two_models_trains_a_skill_and_chats_with_it(url: str, browser_page,
+                                                                             tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(row) + "\n" for row in EXAMPLES), encoding="utf-8")
     page = browser_page
-    with running(create_app(load_settings(tmp_path / "home"), keys=KeyRing.of([KEY]))) as url:
-        page.goto(url.removesuffix("/v1") + "/")
-        assert page.url.endswith("/playground")
-        page.fill("#api-key", KEY)
-        page.click("#connect")
-        expect(page.locator("#connection")).to_contain_text("connected")
+    page.goto(url.removesuffix("/v1") + "/")
+    assert page.url.endswith("/playground")
+    page.fill("#api-key", KEY)
+    page.click("#connect")
+    expect(page.locator("#connection")).to_contain_text("connected")
 
-        # Compare mode: the same prompt through the base model and a skill, side by side.
-        page.check("#compare")
-        page.select_option("#model", "base")
-        page.select_option("#compare-model", "brand-voice")
-        page.fill("#temperature", "0")
-        page.fill("#max-tokens", "8")
-        page.fill("#stop", "Customer:")
-        page.locator("#pane-0 .system").fill("You are a courteous support agent for Acme.")
-        _send(page, "My parcel is late.")
-        for pane in ("#pane-0", "#pane-1"):
-            expect(page.locator(pane)).to_have_attribute("data-state", "done", timeout=REPLY_MS)
-            assert page.locator(f"{pane} .message.assistant").inner_text().strip()
-        page.screenshot(path=str(tmp_path / "playground-compare.png"), full_page=True)
-        assert page.locator("#pane-1").get_attribute("data-model") == "brand-voice"
+    # Compare mode: the same prompt through the base model and a skill, side by side.
+    page.check("#compare")
+    page.select_option("#model", "base")
+    page.select_option("#compare-model", "brand-voice")
+    page.fill("#temperature", "0")
+    page.fill("#max-tokens", "8")
+    page.fill("#stop", "Customer:")
+    page.locator("#pane-0 .system").fill("You are a courteous support agent for Acme.")
+    _send(page, "My parcel is late.")
+    for pane in ("#pane-0", "#pane-1"):
+        expect(page.locator(pane)).to_have_attribute("data-state", "done")
+        assert page.locator(f"{pane} .message.assistant").inner_text().strip()
+    page.screenshot(path=str(tmp_path / "playground-compare.png"), full_page=True)
+    assert page.locator("#pane-1").get_attribute("data-model") == "brand-voice"
 
-        # A job from a tiny file: uploaded, trained, its loss curves drawn, its skill opened in the chat pane.
-        page.click("#tab-jobs")
-        page.set_input_files("#training-file", str(data))
-        page.set_input_files("#validation-file", str(data))
-        page.fill("#suffix", "tiny")
-        page.fill("#n-epochs", "1")
-        page.fill("#batch-size", "5")
-        page.click("#create-job")
-        expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TRAINING_MS)
-        chart = page.locator("#loss-chart")
-        assert chart.get_attribute("data-points") == "2"
-        assert chart.locator("polyline.train").count() == 1 and chart.locator("polyline.valid").count() == 1
-        assert page.locator("#job-events li").first.inner_text().endswith("The job has successfully completed")
-        page.screenshot(path=str(tmp_path / "playground-job.png"), full_page=True)
-        fine_tuned = page.locator("#job-model").inner_text()
-        assert fine_tuned.startswith("ft:") and fine_tuned.endswith(page.locator("#job-title").inner_text())
+    # The graph in the first pane: its answer comes with the route it took.
+    page.select_option("#model", "skillstack-graph")
+    expect(page.locator("#graph-hint")).to_be_visible()
+    _send(page, "Write a reply to a customer whose parcel is late.")
+    expect(page.locator("#pane-0")).to_have_attribute("data-state", "done")
+    expect(page.locator("#pane-0 .decision .route")).to_contain_text("Route: skill/brand-voice")
 
-        page.click("#open-skill")
-        expect(page.locator("#model")).to_have_value(fine_tuned)
-        expect(page.locator("#pane-1")).to_have_count(0)
-        _send(page, "Where is parcel 3?")
-        expect(page.locator("#pane-0")).to_have_attribute("data-state", "done", timeout=REPLY_MS)
-        assert page.locator("#pane-0 .message.assistant").inner_text().strip()
-        assert page.locator("#pane-0").get_attribute("data-model") == fine_tuned
+    # A job from a tiny file: uploaded, trained, its loss curves drawn, its skill opened in the chat pane.
+    page.click("#tab-jobs")
+    page.set_input_files("#training-file", str(data))
+    page.set_input_files("#validation-file", str(data))
+    page.fill("#suffix", "tiny")
+    page.fill("#n-epochs", "1")
+    page.fill("#batch-size", "5")
+    page.click("#create-job")
+    expect(page.locator("#job-status")).to_have_text("succeeded", timeout=TRAINING_MS)
+    chart = page.locator("#loss-chart")
+    assert chart.get_attribute("data-points") == "2"
+    assert chart.locator("polyline.train").count() == 1 and chart.locator("polyline.valid").count() == 1
+    assert page.locator("#job-events li").first.inner_text().endswith("The job has successfully completed")
+    page.screenshot(path=str(tmp_path / "playground-job.png"), full_page=True)
+    fine_tuned = page.locator("#job-model").inner_text()
+    assert fine_tuned.startswith("ft:") and fine_tuned.endswith(page.locator("#job-title").inner_text())
 
-        page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
-        assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in ("playground-compare", "playground-job",
-                                                                                 "playground"))
+    page.click("#open-skill")
+    expect(page.locator("#model")).to_have_value(fine_tuned)
+    expect(page.locator("#pane-1")).to_have_count(0)
+    _send(page, "Where is parcel 3?")
+    expect(page.locator("#pane-0")).to_have_attribute("data-state", "done")
+    assert page.locator("#pane-0 .message.assistant").inner_text().strip()
+    assert page.locator("#pane-0").get_attribute("data-model") == fine_tuned
+
+    page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
+    assert all((tmp_path / f"{name}.png").stat().st_size > 0 for name in ("playground-compare", "playground-job",
+                                                                             "playground"))
