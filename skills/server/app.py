@@ -10,6 +10,7 @@ and merge in the local engine's batcher; past `max_pending` requests in flight, 
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -32,7 +33,7 @@ from .files import FileDeleted, FileList, FileObject, FileStore
 from .job_store import JobStore
 from .job_worker import JobWorker
 from .graph_chat import GRAPH_MODEL, GraphChat
-from .playground import install_playground
+from .playground import PAGE_PATH, install_playground
 from .options import Admission, ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
     Model, ModelList
@@ -235,4 +236,8 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, opti
     if not options.auth and not is_loopback(host):
         raise ConfigError(f"--no-auth serves only on loopback (127.0.0.1, ::1, localhost), not --host {host}; "
                           "create a key with `skillstack keys create` to serve on other interfaces")
-    uvicorn.run(create_app(settings, options=options), host=host, port=port, log_level="info")
+    app = create_app(settings, options=options)
+    address = f"[{host}]" if ":" in host else host
+    print(f"Playground: http://{address}:{port}{PAGE_PATH} (paste an API key there; `skillstack keys create` makes one)",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
