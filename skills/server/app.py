@@ -124,7 +124,12 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
         slot = admission.enter()
         streaming = False
         try:
-            if body.model == GRAPH_MODEL:  # its extra field would be dropped by the ChatCompletion response model
+            if body.model == GRAPH_MODEL:
+                if body.stream:
+                    events = graph.stream(request, body, options)
+                    streaming = True
+                    return StreamingResponse(slot.held_by(events), media_type="text/event-stream")
+                # Its extra field `skillstack` would be dropped by the ChatCompletion response model.
                 return JSONResponse(graph.complete(body, options).model_dump())
             prepared = prepare(settings, body, options)
             if body.stream:

@@ -73,6 +73,11 @@ def test_the_graph_answers_through_the_sdk_with_its_decision_beside_the_answer(u
     decision = reply.model_extra["skillstack"]
     assert decision["route"] == "skill" and decision["skill"] == "brand-voice" and decision["reason"]
     assert reply.choices[0].message.content and reply.model == "skillstack-graph"
+    chunks = list(client.chat.completions.create(model="skillstack-graph", max_tokens=8, stream=True, messages=[
+        {"role": "user", "content": "Write a reply to a customer whose parcel is late."}]))
+    assert sum(bool(c.choices and c.choices[0].delta.content) for c in chunks) > 1  # token by token, not whole
+    assert chunks[-1].choices[0].finish_reason == "stop"
+    assert chunks[-1].model_extra["skillstack"]["skill"] == "brand-voice"
     with pytest.raises(openai.BadRequestError) as caught:  # every skill in the graph samples its own way
         client.chat.completions.create(model="skillstack-graph", temperature=0.5,
                                        messages=[{"role": "user", "content": "Hello"}])

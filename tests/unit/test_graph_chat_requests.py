@@ -39,8 +39,8 @@ def test_sampling_knobs_the_graph_nodes_own_are_refused_naming_them(client: Test
     assert error["param"] == field and "skillstack-graph" in error["message"]
 
 
-def test_streaming_the_graph_is_refused_naming_stream(client: TestClient) -> None:
-    assert _ask(client, stream=True)["param"] == "stream"
+def test_a_bad_streamed_request_is_an_http_error_before_any_event(client: TestClient) -> None:
+    assert _ask(client, stream=True, top_p=0.5)["param"] == "top_p"
 
 
 def test_the_last_message_must_be_the_users_task(client: TestClient) -> None:

@@ -1,7 +1,7 @@
 // skillstack Playground: the page's behaviour, talking only to this server's /v1 API.
 // The API key is the user's to paste: kept in sessionStorage (gone with the tab), sent as a Bearer header,
-// never put in a URL. Chat replies stream as OpenAI's server-sent events; the graph answers whole, with its
-// decision (route, skill, citations) in the reply's `skillstack` field. Jobs are polled once a second.
+// never put in a URL. Chat replies stream as OpenAI's server-sent events; the graph's carry its decision
+// (route, skill, citations) in the last chunk's `skillstack` field. Jobs are polled once a second.
 "use strict";
 
 const GRAPH = "skillstack-graph";
@@ -34,15 +34,17 @@ async function api(path, options = {}) {
   return options.raw ? response : response.json();
 }
 
-// OpenAI's chat.completion.chunk events, one `data:` line each, "[DONE]" last.
+// OpenAI's chat.completion.chunk events, one `data:` line each, "[DONE]" last; resolves to the graph's
+// decision (the `skillstack` field of its last content chunk), or null for a single model.
 async function streamChat(body, onText) {
+  let decision = null;
   const response = await api("/v1/chat/completions", { method: "POST", json: { ...body, stream: true }, raw: true });
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
-    if (done) return;
+    if (done) return decision;
     buffer += decoder.decode(value, { stream: true });
     let cut;
     while ((cut = buffer.indexOf("\n\n")) >= 0) {
@@ -51,9 +53,10 @@ async function streamChat(body, onText) {
       for (const line of event.split("\n")) {
         if (!line.startsWith("data: ")) continue;
         const data = line.slice(6);
-        if (data === "[DONE]") return;
+        if (data === "[DONE]") return decision;
         const chunk = JSON.parse(data);
         if (chunk.error) throw new ApiError(chunk.error.message);
+        if (chunk.skillstack) decision = chunk.skillstack;
         const text = chunk.choices && chunk.choices[0] && chunk.choices[0].delta.content;
         if (text) onText(text);
       }
@@ -173,13 +176,10 @@ async function ask(pane, text) {
   pane.root.dataset.state = "busy";
   const body = { model, messages, max_tokens: Number($("max-tokens").value) };
   try {
-    if (model === GRAPH) {
-      const answer = await api("/v1/chat/completions", { method: "POST", json: body });
-      reply.textContent = answer.choices[0].message.content;
-      showDecision(pane, answer.skillstack);
-    } else {
-      await streamChat({ ...body, ...samplingParams() }, (piece) => { reply.textContent += piece; });
-    }
+    const onText = (piece) => { reply.textContent += piece; };
+    // The graph's skills sample their own way: it takes the maximum length only.
+    const decision = await streamChat(model === GRAPH ? body : { ...body, ...samplingParams() }, onText);
+    if (decision) showDecision(pane, decision);
     pane.history.push({ role: "assistant", content: reply.textContent });
     pane.root.dataset.state = "done";
   } catch (error) {
