@@ -139,9 +139,12 @@ def test_the_playground_compares_two_models_trains_a_skill_and_chats_with_it(url
     page.click("#open-skill")
     expect(page.locator("#model")).to_have_value(fine_tuned)
     expect(page.locator("#pane-1")).to_have_count(0)
-    _send(page, "Where is parcel 3?")
+    _send(page, "Where is parcel 3? <img src=x onerror=document.title='pwned'>")
     expect(page.locator("#pane-0")).to_have_attribute("data-state", "done")
     assert page.locator("#pane-0 .message.assistant").inner_text().strip()
+    # Text stays text: a message (or a reply) is never parsed as HTML.
+    assert "<img src=x" in page.locator("#pane-0 .message.user").inner_text()
+    assert page.locator("#pane-0 img").count() == 0 and page.title() == "skillstack Playground"
     assert page.locator("#pane-0").get_attribute("data-model") == fine_tuned
 
     page.screenshot(path=str(tmp_path / "playground.png"), full_page=True)
