@@ -16,7 +16,8 @@ from skillstack.skills.server import create_app
 from skillstack.skills.server.auth import KeyRing
 
 KEY = "sk-playground-canary-0123456789"
-PAGE_FILES = ("/playground", "/playground/static/playground.js", "/playground/static/playground.css")
+PAGE_FILES = ("/playground", "/playground/static/playground.css") + tuple(
+    f"/playground/static/{name}.js" for name in ("playground", "api", "chat", "jobs"))
 
 
 @pytest.fixture
@@ -31,7 +32,7 @@ def test_root_redirects_to_the_page_and_the_page_loads_without_a_key(client: Tes
         assert client.get(path).status_code == 200, path
     page = client.get("/playground")
     assert page.headers["content-type"].startswith("text/html")
-    assert '<script src="/playground/static/playground.js"' in page.text
+    assert '<script type="module" src="/playground/static/playground.js">' in page.text
 
 
 def test_the_page_embeds_no_key_and_points_nowhere_but_its_own_origin(client: TestClient) -> None:
