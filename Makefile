@@ -18,9 +18,15 @@ export SKILLSTACK_VLLM_PYTHON ?= $(abspath $(VLLM_PY))
 export SKILLSTACK_CORPORA ?= $(abspath ../shared/corpora)
 SUPPORT_CSV := $(SKILLSTACK_CORPORA)/customer-support/bitext_customer_support.csv
 
-.PHONY: setup vllm-setup test demo demo-skills bench bench-quality bench-vllm clean
+.PHONY: setup chromium vllm-setup test demo demo-skills bench bench-quality bench-vllm clean
 
-setup: $(STAMP)
+setup: $(STAMP) chromium
+
+# The Playground's browser test drives Debian's chromium through Playwright (whose own browser download
+# cannot reach its host here); installed with apt only when missing (the machines run as root).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)

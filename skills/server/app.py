@@ -1,7 +1,8 @@
 """The FastAPI app of `skillstack serve` and the uvicorn runner: routes, bounds, keys and CORS in one place.
 
-GET /health is open; everything else (models, chat completions, embeddings, files, fine-tuning jobs and
-graders, the OpenAPI schema) sits behind `require_key`. The fine-tuning worker starts and stops with the
+GET /health and the Playground page (playground.py: it holds no secret) are open; everything else (models,
+chat completions, embeddings, files, fine-tuning jobs and graders, the OpenAPI schema) sits behind `require_key`;
+model `skillstack-graph` answers through the whole meta-agent graph (graph_chat.py). The fine-tuning worker starts and stops with the
 server (the lifespan below). FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
 and merge in the local engine's batcher; past `max_pending` requests in flight, new ones get a 429.
 """
@@ -9,13 +10,14 @@ and merge in the local engine's batcher; past `max_pending` requests in flight, 
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 
 from skillstack.errors import ConfigError
 from skillstack.retrieval.embeddings import embedding_model_name
@@ -30,6 +32,8 @@ from .job_objects import CheckpointList, EventList, FineTuningJob, GraderRunResu
 from .files import FileDeleted, FileList, FileObject, FileStore
 from .job_store import JobStore
 from .job_worker import JobWorker
+from .graph_chat import GRAPH_MODEL, GraphChat
+from .playground import PAGE_PATH, install_playground
 from .options import Admission, ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest, EmbeddingList, EmbeddingRequest, ErrorResponse, Health, \
     Model, ModelList
@@ -44,7 +48,7 @@ def _models(settings: Settings) -> list[Model]:
     skills = get_runtime(settings).discovery(refresh=True).skills
     local = sorted((n, s) for n, s in skills.items() if s.manifest.backend == "peft")
     # A fine-tuning job's skill answers to its `ft:` id too (chat.resolve_model maps it back).
-    names = [BASE] + [n for n, _ in local] + [s.manifest.provenance["model_id"] for _, s in local
+    names = [BASE, GRAPH_MODEL] + [n for n, _ in local] + [s.manifest.provenance["model_id"] for _, s in local
                                               if str(s.manifest.provenance.get("model_id", "")).startswith("ft:")]
     models = [Model(id=name, created=0, owned_by="skillstack") for name in names]
     return models + [Model(id=embedding_model_name(settings), created=0, owned_by="skillstack")]
@@ -69,6 +73,7 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     files = FileStore(settings, max_bytes=options.max_file_bytes)
     store = JobStore(settings.home / "fine_tuning" / "jobs.sqlite3")
     worker = JobWorker(settings, store, files)
+    graph = GraphChat(settings)
 
     @asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
@@ -88,6 +93,8 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
     if options.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(options.cors_origins), allow_credentials=False,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type"])
+
+    install_playground(app)
 
     @app.get("/health", response_model=Health)
     def health() -> Health:
@@ -117,6 +124,13 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
         slot = admission.enter()
         streaming = False
         try:
+            if body.model == GRAPH_MODEL:
+                if body.stream:
+                    events = graph.stream(request, body, options)
+                    streaming = True
+                    return StreamingResponse(slot.held_by(events), media_type="text/event-stream")
+                # Its extra field `skillstack` would be dropped by the ChatCompletion response model.
+                return JSONResponse(graph.complete(body, options).model_dump())
             prepared = prepare(settings, body, options)
             if body.stream:
                 streaming = True
@@ -227,4 +241,8 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, opti
     if not options.auth and not is_loopback(host):
         raise ConfigError(f"--no-auth serves only on loopback (127.0.0.1, ::1, localhost), not --host {host}; "
                           "create a key with `skillstack keys create` to serve on other interfaces")
-    uvicorn.run(create_app(settings, options=options), host=host, port=port, log_level="info")
+    app = create_app(settings, options=options)
+    address = f"[{host}]" if ":" in host else host
+    print(f"Playground: http://{address}:{port}{PAGE_PATH} (paste an API key there; `skillstack keys create` makes one)",
+          file=sys.stderr, flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
