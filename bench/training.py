@@ -4,8 +4,8 @@ Same run, same base model (the embedded SmolLM2-135M-Instruct), same data (real 
 and agent replies from the customer-support corpus, chat format), same LoRA config (r=8, alpha=16,
 dropout 0.05, all linear layers), batch size, learning rate, max length and epochs. TRL gets its
 defaults otherwise (use_cpu=True is the one switch it needs to start on a CPU), once as they are and once
-with bf16=False: on a CPU without native bf16, TRL's default bf16 autocast is emulated and slow, so the
-bf16-off run is the fair baseline (float32, like skillstack). Each trainer runs in
+with bf16=False, the fair baseline: float32, like skillstack (the section says whether the CPU has native
+bf16 instructions, which decide how fast TRL's default bf16 autocast is). Each trainer runs in
 its own process, so peak RSS is its own. tokens/s counts the non-padding tokens of the epoch
 divided by the training time (model loading excluded for both).
 Writes the `training` section of bench/RESULTS.md.
@@ -185,8 +185,8 @@ def main(argv: list[str] | None = None) -> int:
         "LoRA r=8 alpha=16 dropout 0.05 on all linear layers, learning rate 1e-3. Baselines: TRL "
         f"{_version('trl')} SFTTrainer on the same model, data and LoRA config, in the same run, with its defaults "
         "(gradient checkpointing on, bf16 autocast, loss and logits on every token, batches padded to their longest "
-        "example) and with only bf16 turned off (the fair baseline: float32 like skillstack, since this CPU has no "
-        "native bf16 and TRL's default emulates it). Shared 2-CPU machine, loaded by other engineers' jobs and a "
+        "example) and with only bf16 turned off (the fair baseline: float32 like skillstack). CPU bf16 instructions: "
+        f"{_bf16_flags()}. Shared 2-CPU machine, loaded by other engineers' jobs and a "
         f"training run (load average {os.getloadavg()[0]:.1f} at the end): absolute numbers move with the load, the "
         "ratios less so. The speed ratios are of CPU seconds (user + system, from building the trainer to the end of "
         "training, model load and tokenization included), which other jobs' load barely moves; wall time is beside them.",
@@ -212,6 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     write_section(SECTION, body)
     print(body)
     return 0
+
+
+def _bf16_flags() -> str:
+    """The CPU's native bf16 instruction sets (Linux /proc/cpuinfo), or why they are unknown."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text(encoding="utf-8").split())
+    except OSError:
+        return "unknown (no /proc/cpuinfo)"
+    native = sorted(flags & {"avx512_bf16", "amx_bf16"})
+    return ", ".join(native) if native else "none (bf16 is emulated)"
 
 
 def _version(package: str) -> str:
