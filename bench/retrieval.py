@@ -2,7 +2,8 @@
 
 Run: `.venv/bin/python bench/retrieval.py [--gdpr PATH]` (or `make bench`). Writes the `retrieval` section of
 bench/RESULTS.md. Every number is a ratio against a baseline measured in the same run on the same machine:
-- ingest throughput of the real GDPR page: torch sentence-transformers (baseline) vs the int8 ONNX export;
+- ingest throughput of the real GDPR page: torch sentence-transformers (baseline) vs the int8 ONNX export
+  (bench/embeddings.py compares every embedding backend on the unseen set);
 - Chroma upserts one at a time (baseline) vs batches, same records;
 - hybrid/dense/lexical query latency (p50/p95) on a 10k-chunk store;
 - recall@5 of the gold article on tests/data/gdpr_questions.jsonl: dense (baseline), BM25, hybrid, per backend.
@@ -148,7 +149,8 @@ def main() -> None:
         sys.exit(f"{args.gdpr}: not found; pass --gdpr PATH to the EUR-Lex GDPR HTML page")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-    from skillstack.retrieval.embeddings import OnnxEmbedder, SentenceTransformerEmbedder, export_onnx
+    from skillstack.retrieval.embeddings import SentenceTransformerEmbedder
+    from skillstack.retrieval.onnx_embedder import OnnxEmbedder, export_onnx
     from skillstack.retrieval.retriever import Retriever
     from skillstack.settings import load_settings
 
@@ -158,7 +160,7 @@ def main() -> None:
         homes = {name: load_settings(root / name, **({"cache": shared_cache} if shared_cache else {}))
                  for name in ("torch", "onnx")}
         export_onnx(homes["onnx"])  # once, before timing
-        embedders = {"torch": SentenceTransformerEmbedder(homes["torch"]), "onnx": OnnxEmbedder(homes["onnx"])}
+        embedders = {"torch": SentenceTransformerEmbedder(homes["torch"]), "onnx": OnnxEmbedder(homes["onnx"], precision="int8")}
         embedders["torch"].embed(["warm up"]), embedders["onnx"].embed(["warm up"])
         rates, recalls = {}, {}
         for name in ("torch", "onnx"):

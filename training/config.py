@@ -20,6 +20,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar, Literal, TypeVar, Union
 
 from skillstack.coerce import coerce_field
+from skillstack.cpu import auto_threads  # re-exported: the thread rule is shared with the ONNX embedder
 from skillstack.errors import ConfigError
 
 AUTO = "auto"
@@ -106,16 +107,6 @@ def auto_batch_size(n_examples: int) -> int:
 def auto_learning_rate_multiplier(batch_size: int) -> float:
     """sqrt(batch_size / 8) within 0.5..2: larger batches take larger steps."""
     return round(min(2.0, max(0.5, math.sqrt(batch_size / 8))), 4)
-
-
-def auto_threads(cores: int, load: float, most: int) -> int:
-    """Threads for a training process: one per idle core, counting this process as one of the load.
-
-    On a busy CPU, more threads than idle cores make every matmul wait for preempted threads
-    (measured here: a forward pass 12x slower with 2 threads than with 1 on a 2-core machine under load 11).
-    """
-    idle = cores - max(0.0, load - 1.0)
-    return int(max(1, min(most, round(idle))))
 
 
 def resolve_hyperparameters(config: TrainingConfig, n_examples: int) -> Hyperparameters:
