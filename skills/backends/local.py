@@ -2,8 +2,8 @@
 
 Every forward pass names each row's adapter (`adapter_names=`, "__base__" for the bare
 model), so no request depends on PEFT's global active adapter; one lock serialises all
-model access (generate, load, evict), and batching.py merges concurrent requests into
-one batch. Resident adapters are capped; the least recently used is deleted. Not here:
+model access (generate, a decode step, load, evict); scheduler.py (continuous batching) or
+batching.py (the older gather batcher) batches concurrent requests. Resident adapters are capped; the least recently used is deleted. Not here:
 which folders are skills (registry.py) or whether their files are safe (security.py).
 """
 
