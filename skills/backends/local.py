@@ -3,8 +3,9 @@
 Every forward pass names each row's adapter (`adapter_names=`, "__base__" for the bare
 model), so no request depends on PEFT's global active adapter; one lock serialises all
 model access (generate, a decode step, load, evict); scheduler.py (continuous batching) or
-batching.py (the older gather batcher) batches concurrent requests. Resident adapters are capped; the least recently used is deleted. Not here:
-which folders are skills (registry.py) or whether their files are safe (security.py).
+batching.py (the older gather batcher) batches concurrent requests. Resident adapters are
+capped; the least recently used one not in use is deleted. Not here: which folders are skills
+(registry.py) or whether their files are safe (security.py).
 """
 
 from __future__ import annotations
