@@ -161,7 +161,8 @@ class LocalEngine:
 
     @property
     def forward_model(self) -> Any:
-        """What a forward pass calls: the PeftModel once an adapter is attached (it takes adapter_names), else the base."""
+        """What a forward pass calls: the PeftModel once an adapter is attached (it takes adapter_names), else the
+        base model."""
         return self.peft if self.peft is not None else self.model
 
     def _prepare(self, requests: list[ChatRequest]) -> Any:

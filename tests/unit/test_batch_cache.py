@@ -8,7 +8,8 @@ from transformers import DynamicCache
 from skillstack.skills.backends.batch_cache import BatchCache
 
 
-def _prefilled(mask: list[list[int]], layers: int = 2, heads: int = 1, dim: int = 2) -> tuple[DynamicCache, torch.Tensor]:
+def _prefilled(mask: list[list[int]], layers: int = 2, heads: int = 1,
+               dim: int = 2) -> tuple[DynamicCache, torch.Tensor]:
     """A cache whose every real position holds its row's number + 1 (padding zeros), as a prefill would leave it."""
     mask_t = torch.tensor(mask)
     values = (torch.arange(len(mask)) + 1).float()[:, None, None, None] * mask_t[:, None, :, None].float()
