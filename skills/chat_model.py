@@ -27,7 +27,7 @@ from .structured import check_label, parse_and_validate, schema_from
 
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user", "function": "user", "chat": "user"}
 # Per-call keyword arguments a request understands (bind(...), invoke(..., **kwargs)).
-_CALL_PARAMS = {"temperature", "top_p", "max_tokens", "json_schema", "labels", "system", "grounding", "tools", "tool_choice",
+_CALL_PARAMS = {"temperature", "top_p", "seed", "max_tokens", "json_schema", "labels", "system", "grounding", "tools", "tool_choice",
                 "timeout"}
 STRUCTURED_METHODS = ("json_schema", "function_calling", "json_mode")
 
@@ -147,6 +147,7 @@ class SkillChatModel(BaseChatModel):
             messages=to_chat_messages(messages, system),
             temperature=float(kwargs.get("temperature", self.temperature)),
             top_p=float(kwargs.get("top_p", self.top_p)),
+            seed=kwargs.get("seed"),
             max_tokens=int(kwargs.get("max_tokens", self.max_tokens)),
             stop=tuple(stop if stop is not None else self.stop),
             json_schema=schema,

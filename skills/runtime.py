@@ -57,13 +57,21 @@ class SkillRuntime:
 
     @property
     def batcher(self) -> Any:
-        """The local engine's request merger; loading the base model on first use."""
+        """The local engine's batcher (settings.local_batching: the continuous Scheduler or the older gathering
+        Batcher); loading the base model on first use."""
         with self._lock:
             if self._batcher is None:
-                from .backends.batching import Batcher
                 from .backends.local import LocalEngine
 
-                self._batcher = Batcher(LocalEngine(self.settings))
+                engine = LocalEngine(self.settings)
+                if self.settings.local_batching == "gather":
+                    from .backends.batching import Batcher
+
+                    self._batcher = Batcher(engine)
+                else:
+                    from .backends.scheduler import Scheduler
+
+                    self._batcher = Scheduler(engine, max_rows=self.settings.max_batch_rows)
             return self._batcher
 
     @property

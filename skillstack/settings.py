@@ -18,6 +18,7 @@ from .errors import ConfigError
 
 ENV_PREFIX = "SKILLSTACK_"
 EMBEDDED = "embedded"
+LOCAL_BATCHING = ("continuous", "gather")
 
 
 def default_home() -> Path:
@@ -43,6 +44,8 @@ class Settings:
     skill_server: str = field(default="", metadata={"help": "Base URL (.../v1) of an OpenAI-compatible server serving the base model as 'base' and every local skill under its name, e.g. `skillstack vllm`; the base model and peft skills then run there. Empty: the in-process local engine."})
     skills_dirs: tuple[Path, ...] = field(default=(), metadata={"help": "Extra folders searched for skill folders, besides home/skills."})
     max_resident_adapters: int = field(default=8, metadata={"help": "LoRA adapters kept loaded at once; the least recently used is evicted."})
+    local_batching: str = field(default="continuous", metadata={"help": "How the local engine batches concurrent requests: 'continuous' (iteration-level: requests join and leave the running batch at every decode step) or 'gather' (the older batcher: what arrives within 5 ms runs as one generate())."})
+    max_batch_rows: int = field(default=32, metadata={"help": "Most requests decoding at once in the local engine's continuous batch; more wait their turn."})
     router_threshold: float = field(default=0.45, metadata={"help": "Router confidence under which the graph falls back."})
     router_margin: float = field(default=0.1, metadata={"help": "The graph also falls back (asks which was meant) when the router's two best routes are closer than this in confidence."})
     router: str = field(default="embedding", metadata={"help": "Router of the meta-agent graph: 'embedding' (local, fast) or 'llm' (structured output from the chat model)."})
@@ -96,6 +99,10 @@ def load_settings(home: str | Path | None = None, **flags: Any) -> Settings:
     settings = Settings(**values)
     if len(settings.collection) < 3:
         raise ConfigError(f"setting 'collection' must have 3+ characters (Chroma's rule), got {settings.collection!r}")
+    if settings.local_batching not in LOCAL_BATCHING:
+        raise ConfigError(f"setting 'local_batching' must be one of {', '.join(LOCAL_BATCHING)}, got {settings.local_batching!r}")
+    if settings.max_batch_rows < 1:
+        raise ConfigError(f"setting 'max_batch_rows' must be at least 1, got {settings.max_batch_rows}")
     return settings
 
 

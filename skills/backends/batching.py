@@ -1,9 +1,11 @@
-"""Continuous request merging for the local engine: concurrent requests share one generate().
+"""The older request merger for the local engine (setting local_batching = "gather"), and LocalBackend.
 
-Callers on any thread submit a request and wait on its future; one worker thread drains
-the queue, groups what arrived by sampling key, splits groups so their adapters fit the
-resident cap, attaches adapters and runs each group as one mixed-adapter batch. LocalBackend is
-one skill's view of it, registered as backend "peft" (a LoRA adapter on the local base model).
+Batcher: callers on any thread submit a request and wait on its future; one worker thread gathers what
+arrives within 5 ms, groups it by sampling key, splits groups so their adapters fit the resident cap,
+attaches adapters and runs each group as one mixed-adapter generate(); a request arriving meanwhile waits
+for all of it (the default, scheduler.py, lets it join at the next decode step; this one stays as the load
+test's baseline). LocalBackend is one skill's view of either, registered as backend "peft" (a LoRA adapter
+on the local base model).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from .registry import register_backend
 from .requests import Backend, ChatRequest, Completion
 
 if TYPE_CHECKING:
+    from skillstack.skills.backends.scheduler import Scheduler
     from skillstack.skills.registry import Skill
     from skillstack.skills.runtime import SkillRuntime
 
@@ -54,6 +57,11 @@ class Batcher:
 
     def complete(self, request: ChatRequest, *, folder: Path | None = None, trained_on: str = "") -> Completion:
         return self.submit(request, folder=folder, trained_on=trained_on).result()
+
+    def stream(self, request: ChatRequest, *, folder: Path | None = None,
+               trained_on: str = "") -> Iterator[str | Completion]:
+        """A stream is not merged here: it runs alone on the engine (its own generate())."""
+        return self.engine.stream(request, folder=folder, trained_on=trained_on)
 
     def _gather(self) -> list[_Job]:
         jobs = [self._queue.get()]
@@ -127,7 +135,7 @@ def split_by_adapter_cap(jobs: list[_Job], cap: int) -> list[list[_Job]]:
 class LocalBackend(Backend):
     """One skill's (or the bare base model's) view of the runtime's shared engine."""
 
-    batcher: Batcher
+    batcher: Batcher | Scheduler
     adapter: str | None = None
     folder: Path | None = None
     trained_on: str = ""
@@ -138,7 +146,7 @@ class LocalBackend(Backend):
 
     def stream(self, request: ChatRequest) -> Iterator[str]:
         request.adapter = self.adapter
-        return self.batcher.engine.stream(request, folder=self.folder, trained_on=self.trained_on)
+        return self.batcher.stream(request, folder=self.folder, trained_on=self.trained_on)
 
 
 def local_backend(runtime: SkillRuntime, skill: Skill) -> LocalBackend:

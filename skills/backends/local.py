@@ -2,9 +2,10 @@
 
 Every forward pass names each row's adapter (`adapter_names=`, "__base__" for the bare
 model), so no request depends on PEFT's global active adapter; one lock serialises all
-model access (generate, load, evict), and batching.py merges concurrent requests into
-one batch. Resident adapters are capped; the least recently used is deleted. Not here:
-which folders are skills (registry.py) or whether their files are safe (security.py).
+model access (generate, a decode step, load, evict); scheduler.py (continuous batching) or
+batching.py (the older gather batcher) batches concurrent requests. Resident adapters are
+capped; the least recently used one not in use is deleted. Not here: which folders are skills
+(registry.py) or whether their files are safe (security.py).
 """
 
 from __future__ import annotations
@@ -51,8 +52,13 @@ class LocalEngine:
         """Attached adapter names, least recently used first."""
         return list(self._resident)
 
-    def ensure_adapter(self, name: str, folder: Path, trained_on: str) -> None:
-        """Attach folder's adapter as `name` unless resident; evict the least recently used beyond the cap."""
+    def has_room_for(self, name: str, in_use: set[str]) -> bool:
+        """Whether ensure_adapter(name, in_use=in_use) can succeed without evicting an adapter in use."""
+        return name in self._resident or len(self._resident) < self.max_resident or bool(set(self._resident) - in_use)
+
+    def ensure_adapter(self, name: str, folder: Path, trained_on: str, *, in_use: set[str] | None = None) -> None:
+        """Attach folder's adapter as `name` unless resident; beyond the cap, evict the least recently used one
+        that is not in_use (adapters of rows still decoding: scheduler.py)."""
         with self.lock:
             if name in self._resident:
                 self._resident.move_to_end(name)
@@ -61,7 +67,11 @@ class LocalEngine:
                 raise SkillError(f"skill '{name}' ({folder}) was trained for base model '{trained_on}', but this "
                                  f"runtime's base model is '{self.base_id}'; retrain it or change the base_model setting")
             while len(self._resident) >= self.max_resident:
-                self.evict(next(iter(self._resident)))
+                idle = [resident for resident in self._resident if resident not in (in_use or set())]
+                if not idle:
+                    raise SkillError(f"all {self.max_resident} resident adapters are in use; wait for a request to "
+                                     "finish or raise the max_resident_adapters setting")
+                self.evict(idle[0])
             self._attach(name, folder)
             self._resident[name] = folder
 
@@ -121,7 +131,7 @@ class LocalEngine:
 
     # -- generation -------------------------------------------------------------------------------------------
 
-    def _encode(self, requests: list[ChatRequest]) -> Any:
+    def encode(self, requests: list[ChatRequest]) -> Any:
         prompts = [self.tokenizer.apply_chat_template(r.messages, tokenize=False, add_generation_prompt=True)
                    for r in requests]
         return self.tokenizer(prompts, return_tensors="pt", padding=True, padding_side="left",
@@ -142,20 +152,18 @@ class LocalEngine:
         if first.stop:
             config.stop_strings = list(first.stop)
             kwargs["tokenizer"] = self.tokenizer
-        constraints: dict[int, list[Any]] = {}
-        for i, r in enumerate(requests):
-            if r.json_schema:
-                constraints.setdefault(i, []).append(json_constraint(self.tokenizer, r.json_schema,
-                                                                     max_string=r.max_string))
-            if r.labels:
-                constraints.setdefault(i, []).append(label_constraint(self.tokenizer, r.labels))
-            if r.grounding is not None:
-                constraints.setdefault(i, []).append(grounding_processor(self.tokenizer, r.grounding))
+        constraints = {i: found for i, r in enumerate(requests) if (found := row_constraints(self.tokenizer, r))}
         if constraints:
             kwargs["logits_processor"] = LogitsProcessorList([_RowConstraints(constraints)])
         if self.peft is not None:
             kwargs["adapter_names"] = [r.adapter or BASE_ADAPTER for r in requests]
         return kwargs
+
+    @property
+    def forward_model(self) -> Any:
+        """What a forward pass calls: the PeftModel once an adapter is attached (it takes adapter_names), else the
+        base model."""
+        return self.peft if self.peft is not None else self.model
 
     def _prepare(self, requests: list[ChatRequest]) -> Any:
         for r in requests:
@@ -167,7 +175,7 @@ class LocalEngine:
             if r.adapter is not None:
                 self._resident.move_to_end(r.adapter)
         self.mixed_batches += len({r.adapter for r in requests}) > 1
-        return self.peft if self.peft is not None else self.model
+        return self.forward_model
 
     def generate(self, requests: list[ChatRequest]) -> list[Completion]:
         """One forward-batched generate() for requests sharing a sampling key (any mix of adapters)."""
@@ -175,13 +183,13 @@ class LocalEngine:
 
         with self.lock, torch.inference_mode():
             model = self._prepare(requests)
-            inputs = self._encode(requests)
+            inputs = self.encode(requests)
             output = model.generate(**inputs, **self._generate_kwargs(requests))
         prompt_len = inputs["input_ids"].shape[1]
-        return [self._completion(output[row, prompt_len:].tolist(), request, int(inputs["attention_mask"][row].sum()))
+        return [self.completion(output[row, prompt_len:].tolist(), request, int(inputs["attention_mask"][row].sum()))
                 for row, request in enumerate(requests)]
 
-    def _completion(self, ids: list[int], request: ChatRequest, prompt_tokens: int) -> Completion:
+    def completion(self, ids: list[int], request: ChatRequest, prompt_tokens: int) -> Completion:
         """One row's new token ids as a Completion: cut at EOS, max_tokens and the first stop string."""
         ended = self.tokenizer.eos_token_id in ids
         if ended:
@@ -212,11 +220,11 @@ class LocalEngine:
                     if request.adapter is not None:
                         self.ensure_adapter(request.adapter, folder, trained_on)
                     model = self._prepare([request])
-                    inputs = self._encode([request])
+                    inputs = self.encode([request])
                     output = model.generate(**inputs, **self._generate_kwargs([request]), streamer=streamer,
                                             stopping_criteria=StoppingCriteriaList([watch]))
                 prompt_len = inputs["input_ids"].shape[1]
-                done.append(self._completion(output[0, prompt_len:].tolist(), request, prompt_len))
+                done.append(self.completion(output[0, prompt_len:].tolist(), request, prompt_len))
             except BaseException as exc:  # surfaced to the consumer below
                 errors.append(exc)
                 streamer.end()
@@ -235,6 +243,18 @@ class LocalEngine:
         if errors:
             raise errors[0]
         yield from done
+
+
+def row_constraints(tokenizer: Any, request: ChatRequest) -> list[Any]:
+    """Fresh single-row logits processors for request's JSON schema, labels and grounding (empty: unconstrained)."""
+    processors: list[Any] = []
+    if request.json_schema:
+        processors.append(json_constraint(tokenizer, request.json_schema, max_string=request.max_string))
+    if request.labels:
+        processors.append(label_constraint(tokenizer, request.labels))
+    if request.grounding is not None:
+        processors.append(grounding_processor(tokenizer, request.grounding))
+    return processors
 
 
 class _StreamWatch:

@@ -22,6 +22,8 @@ class ChatRequest:
     model: str | None = field(default=None, metadata={"help": "Remote model id (openai / openai-compatible backends)."})
     temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
     top_p: float = field(default=1.0, metadata={"help": "Nucleus mass when sampling."})
+    seed: int | None = field(default=None, metadata={"help": "Seed of this request's own sampler (local continuous "
+                                                             "batching; None: random)."})
     max_tokens: int = field(default=256, metadata={"help": "Most new tokens."})
     stop: tuple[str, ...] = field(default=(), metadata={"help": "Strings that end the answer (cut, not included)."})
     json_schema: dict[str, Any] | None = field(default=None, metadata={"help": "Constrain the answer to this JSON Schema."})

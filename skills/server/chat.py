@@ -178,6 +178,8 @@ def prepare(settings: Settings, body: ChatCompletionRequest, limits: ServerOptio
         kwargs["temperature"] = body.temperature
     if body.top_p is not None:
         kwargs["top_p"] = body.top_p
+    if body.seed is not None:
+        kwargs["seed"] = body.seed
     if (schema := _json_schema(body)) is not None:
         kwargs["json_schema"] = schema
     if body.tools or body.tool_choice is not None:

@@ -20,10 +20,12 @@ UNCOMPILABLE = {"type": "object", "properties": {"a": {"$ref": "#/definitions/mi
 
 @pytest.mark.slow
 def test_a_request_that_breaks_generate_fails_only_its_own_future_in_a_merged_batch(settings) -> None:
+    from skillstack.settings import with_overrides
     from skillstack.skills.backends.requests import ChatRequest
     from skillstack.skills.runtime import get_runtime
 
-    batcher = get_runtime(settings).batcher
+    # The older gathering batcher (the continuous scheduler's own isolation: test_continuous_batching.py).
+    batcher = get_runtime(with_overrides(settings, local_batching="gather")).batcher
     engine = batcher.engine
     sizes: list[int] = []
     real_generate = engine.generate

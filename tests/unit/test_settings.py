@@ -40,6 +40,15 @@ def test_short_collection_name_is_refused(home: Path) -> None:
         load_settings(home, collection="ab")
 
 
+def test_local_batching_is_continuous_by_default_and_an_unknown_mode_is_refused(home: Path) -> None:
+    assert load_settings(home).local_batching == "continuous"
+    assert load_settings(home, local_batching="gather").local_batching == "gather"
+    with pytest.raises(ConfigError, match="'local_batching' must be one of continuous, gather, got 'fast'"):
+        load_settings(home, local_batching="fast")
+    with pytest.raises(ConfigError, match="'max_batch_rows' must be at least 1"):
+        load_settings(home, max_batch_rows=0)
+
+
 def test_skills_dirs_from_environment_split_on_pathsep(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKILLSTACK_SKILLS_DIRS", "/a:/b")
     assert load_settings(home).skills_dirs == (Path("/a"), Path("/b"))
