@@ -64,7 +64,7 @@ def _refuse_unsupported(body: ChatCompletionRequest) -> None:
         raise APIError(400, "Only n=1 is supported.", param="n", code="unsupported_value")
 
 
-def _to_langchain(messages: list[ChatMessage], limits: ServerOptions) -> list[Any]:
+def langchain_messages(messages: list[ChatMessage], limits: ServerOptions) -> list[Any]:
     from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 
     if len(messages) > limits.max_messages:
@@ -172,7 +172,7 @@ def prepare(settings: Settings, body: ChatCompletionRequest, limits: ServerOptio
         model = resolve_model(settings, body.model)
     except SkillstackError as exc:
         raise from_skillstack(exc) from None
-    messages = _to_langchain(body.messages, limits)
+    messages = langchain_messages(body.messages, limits)
     kwargs: dict[str, Any] = {}
     if body.temperature is not None:
         kwargs["temperature"] = body.temperature
@@ -245,7 +245,7 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
     finish, usage = "stop", {}
     yield delta({"role": "assistant", "content": ""})
     try:
-        async for chunk in _pull(chunks):
+        async for chunk in pull_chunks(chunks):
             finish = chunk.response_metadata.get("finish_reason", finish)
             usage = chunk.usage_metadata or usage
             if text := content_text(chunk.content):
@@ -269,7 +269,7 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
     yield "data: [DONE]\n\n"
 
 
-async def _pull(chunks: Iterator[Any]) -> AsyncIterator[Any]:
+async def pull_chunks(chunks: Iterator[Any]) -> AsyncIterator[Any]:
     """Iterate a blocking iterator on its own thread; when the consumer stops early, the thread closes it."""
     loop = asyncio.get_running_loop()
     items: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()

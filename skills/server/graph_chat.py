@@ -25,7 +25,7 @@ from pydantic import BaseModel
 from skillstack.errors import SkillstackError
 from skillstack.settings import Settings
 from skillstack.skills.runtime import get_runtime
-from .chat import _pull, _to_langchain
+from .chat import pull_chunks, langchain_messages
 from .errors import APIError, error_body, from_skillstack, log
 from .options import ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest
@@ -86,7 +86,7 @@ class GraphChat:
             if getattr(body, name) is not None:
                 raise APIError(400, f"'{name}' is not supported with model {GRAPH_MODEL}: each of the graph's "
                                     "skills uses its own; leave it out.", param=name, code="unsupported_parameter")
-        messages = _to_langchain(body.messages, limits)
+        messages = langchain_messages(body.messages, limits)
         if messages[-1].type != "human":
             raise APIError(400, f"The last message to {GRAPH_MODEL} must be the user's task.", param="messages",
                            code="invalid_value")
@@ -132,7 +132,7 @@ class GraphChat:
             answer = ""
             yield event([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
             try:
-                async for kind, value in _pull(_answer_pieces(graph, messages, cap)):
+                async for kind, value in pull_chunks(_answer_pieces(graph, messages, cap)):
                     if kind == "text":
                         yield event([{"index": 0, "delta": {"content": value}, "finish_reason": None}])
                     else:
