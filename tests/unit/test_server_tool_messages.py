@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from skillstack.skills.server.chat import _to_langchain, _tools
+from skillstack.skills.server.chat import langchain_messages, _tools
 from skillstack.skills.server.errors import APIError
 from skillstack.skills.server.options import ServerOptions
 from skillstack.skills.server.schemas import ChatCompletionRequest
@@ -26,7 +26,7 @@ def test_an_assistant_call_and_its_tool_result_become_langchain_messages_naming_
         {"role": "assistant", "content": None, "tool_calls": [{"id": "call_7", "type": "function", "function": {
             "name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}]},
         {"role": "tool", "tool_call_id": "call_7", "content": "sunny"}])
-    _, assistant, result = _to_langchain(body.messages, ServerOptions())
+    _, assistant, result = langchain_messages(body.messages, ServerOptions())
     assert assistant.tool_calls == [{"name": "get_weather", "args": {"city": "Paris"}, "id": "call_7",
                                      "type": "tool_call"}]
     assert (result.type, result.tool_call_id, result.name, result.content) == ("tool", "call_7", "get_weather", "sunny")
