@@ -25,10 +25,10 @@ FLAGS = ["--batch-size", "4", "--n-epochs", "2", "--max-steps", "4", "--max-seq-
 
 @pytest.fixture(scope="module")
 def tiny_data(support_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    rows = support_rows(support_csv, per_category=4)
+    rows = support_rows(support_csv, per_category=6)
     folder = tmp_path_factory.mktemp("ddp-data")
     return (write_jsonl(folder / "train.jsonl", [chat_example(r) for r in rows[:12]]),
-            write_jsonl(folder / "val.jsonl", [chat_example(r) for r in rows[12:16]]))
+            write_jsonl(folder / "val.jsonl", [chat_example(r) for r in rows[12:22]]))
 
 
 def train(home: Path, data: tuple[Path, Path], name: str, *extra: str) -> subprocess.Popen:
