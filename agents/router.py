@@ -98,10 +98,20 @@ def decide(probs: np.ndarray, names: Sequence[str], *, threshold: float, margin:
 
 def corpus_topics(settings: Settings) -> list[str]:
     """The ingested store's unit titles and headings (none without a store): the BM25 index keeps every
-    chunk's metadata in one small file, read here without opening Chroma."""
-    from skillstack.retrieval.lexical import LexicalIndex, lexical_dir
+    chunk's metadata in one small file, read here without opening embedded Chroma; with a Chroma server,
+    the index that server holds (the one every client shares)."""
+    from skillstack.errors import StoreError
+    from skillstack.retrieval.lexical import LexicalIndex, current_index, lexical_dir
 
-    index = LexicalIndex.load(lexical_dir(settings))
+    if settings.chroma_host:
+        from skillstack.retrieval.store import open_collection
+
+        try:
+            index = current_index(settings, open_collection(settings, create=False))
+        except StoreError:  # nothing ingested on that server yet
+            return []
+    else:
+        index = LexicalIndex.load(lexical_dir(settings))
     return heading_topics(index.metadatas) if index is not None else []
 
 

@@ -3,8 +3,9 @@
 Chunk ids are content hashes, so a file's wanted ids are known before any embedding: unchanged files
 write nothing, changed files embed only their new chunks and drop the stale ones, and a run killed
 mid-way is finished by the next run (upserts are idempotent; the BM25 index is rebuilt from Chroma
-whenever its id digest disagrees). One writer at a time (store.write_lock). reembed_store rebuilds every
-vector with the configured embedder (after `skillstack train embedder`, or to switch models).
+whenever its id digest disagrees). One writer at a time on an embedded store (store.write_lock); a Chroma
+server takes several. reembed_store rebuilds every vector with the configured embedder (after
+`skillstack train embedder`, or to switch models).
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 The index is derived data: it records a digest of the chunk ids it was built from, so a reader can tell
 when Chroma moved on (an ingest killed between the two writes) and rebuild it from Chroma. Saved to a
-temporary folder then swapped in, so a reader never sees half an index.
+temporary folder then swapped in, so a reader never sees half an index; with a Chroma server it is
+stored in that server instead (lexical_server.py), so every agent server on it searches the same index.
 """
 
 from __future__ import annotations
@@ -96,17 +97,42 @@ def lexical_dir(settings: Settings) -> Path:
     return settings.store_dir / "lexical"
 
 
+def load_saved(settings: Settings, collection: Any) -> LexicalIndex | None:
+    """The saved index when it matches Chroma's chunk ids now, else None: the folder beside embedded Chroma, or
+    with a Chroma server the version stored in that server (lexical_server.py), so every client shares one."""
+    digest = ids_digest(collection.get(include=[])["ids"])
+    if settings.chroma_host:
+        from .lexical_server import load
+        from .store import open_client
+
+        saved = load(settings, open_client(settings), digest)
+    else:
+        saved = LexicalIndex.load(lexical_dir(settings))
+    return saved if saved is not None and saved.digest == digest else None
+
+
+def save_index(settings: Settings, index: LexicalIndex) -> None:
+    """Where load_saved looks: the store's folder, or the Chroma server beside the collection."""
+    if settings.chroma_host:
+        from .lexical_server import publish
+        from .store import open_client
+
+        publish(settings, open_client(settings), index)
+    else:
+        index.save(lexical_dir(settings))
+
+
 def current_index(settings: Settings, collection: Any, *, rebuild: bool = False, save: bool = False) -> LexicalIndex:
     """The BM25 index matching Chroma's chunks: the saved one when its id digest agrees, else rebuilt from Chroma
-    (and saved when `save`: only writers holding the store lock save)."""
+    (and saved when `save`: only writers save)."""
     from .store import read_all
 
     if not rebuild:
-        saved = LexicalIndex.load(lexical_dir(settings))
-        if saved is not None and saved.digest == ids_digest(collection.get(include=[])["ids"]):
+        saved = load_saved(settings, collection)
+        if saved is not None:
             return saved
     everything = read_all(collection)
     index = LexicalIndex.build(everything["ids"], everything["documents"], everything["metadatas"])
     if save:
-        index.save(lexical_dir(settings))
+        save_index(settings, index)
     return index

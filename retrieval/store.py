@@ -2,8 +2,10 @@
 
 Embedded mode keeps Chroma under settings.store_dir/chroma (PersistentClient); setting chroma_host uses
 an HttpClient instead. The collection records which embedder built it (name + weights
-fingerprint); a store built by another is refused, never silently mixed. Chroma is not process-safe, so every writer holds store_dir/write.lock, whose
-companion file names the holder's PID for the error the second writer sees.
+fingerprint); a store built by another is refused, never silently mixed. Embedded Chroma is not process-safe, so
+every writer holds store_dir/write.lock, whose companion file names the holder's PID for the error the second
+writer sees; a Chroma server serialises its own writes, so its clients take no file lock (writes are
+idempotent upserts of content-hashed chunks, and the BM25 index is versioned by the ids it covers).
 """
 
 from __future__ import annotations
@@ -117,9 +119,14 @@ def write_lock(settings: Settings) -> Iterator[None]:
     """Hold the store's writer lock; a second writer gets StoreError naming the holder's PID.
 
     An OS-level lock (filelock): the kernel drops it when the holder dies, even by SIGKILL,
-    so a killed ingest never leaves the store locked.
+    so a killed ingest never leaves the store locked. With a Chroma server there is no local store to
+    guard (several agent servers write one server), so nothing is locked.
     """
     from filelock import FileLock, Timeout
+
+    if settings.chroma_host:
+        yield
+        return
 
     settings.store_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(settings.store_dir / "write.lock"), timeout=0)

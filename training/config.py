@@ -62,7 +62,7 @@ class TrainingConfig:
     weight_decay: float = setting("AdamW weight decay on the LoRA weights.", 0.0, minimum=0)
     max_grad_norm: float = setting("Gradients are clipped to this global norm.", 1.0, minimum=0)
     gradient_checkpointing: bool = setting("Recompute activations in the backward pass: about 30% slower, far less memory on long examples.", False)
-    qlora: bool = setting("Load the base model in 4 bits (QLoRA); needs bitsandbytes and a CUDA GPU.", False)
+    qlora: Union[bool, Auto] = setting("Load the base model in 4 bits (QLoRA): 'auto' where a CUDA device is configured and bitsandbytes is installed, true to require it, false never.", AUTO)
     num_threads: int = setting("torch CPU threads (0: auto, one per idle core: cores minus the load of other processes, at least 1).", 0, minimum=0)
 
     method: ClassVar[str]

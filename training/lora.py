@@ -1,4 +1,5 @@
-"""A trainable copy of the base model with LoRA adapters, fresh or continued from a skill (QLoRA where bitsandbytes and CUDA exist).
+"""A trainable copy of the base model with LoRA adapters, fresh or continued from a skill (QLoRA by default where
+bitsandbytes and CUDA exist; the base is bfloat16 on any GPU, models.py's default).
 
 Holds model construction for every local trainer; the shared inference model in
 skillstack.models is never trained (training mutates weights and would leak into other callers).
@@ -27,16 +28,27 @@ def lora_config(config: TrainingConfig) -> Any:
                       target_modules=config.target_modules, bias="none", task_type="CAUSAL_LM")
 
 
+def wants_qlora(setting: bool | str, *, cuda: bool, bitsandbytes: bool) -> bool:
+    """Whether to load the base in 4 bits: 'auto' does where it can (a CUDA device and bitsandbytes), true must
+    (TrainingError naming what is missing), false never."""
+    if setting == "auto":
+        return cuda and bitsandbytes
+    if setting and not cuda:
+        raise TrainingError("qlora needs a CUDA GPU (set device = \"cuda\"); on CPU train plain LoRA (qlora = false)")
+    if setting and not bitsandbytes:
+        raise TrainingError("qlora needs bitsandbytes: pip install bitsandbytes (or set qlora = false)")
+    return bool(setting)
+
+
 def quantization_config(settings: Settings, config: TrainingConfig) -> Any | None:
-    """4-bit NF4 loading for QLoRA, refused clearly where it cannot work."""
-    if not config.qlora:
+    """4-bit NF4 loading with bfloat16 compute for QLoRA, when wants_qlora says so."""
+    if config.qlora is False:
         return None
     import torch
 
-    if not (settings.device.startswith("cuda") and torch.cuda.is_available()):
-        raise TrainingError("qlora needs a CUDA GPU (set device = \"cuda\"); on CPU train plain LoRA (qlora = false)")
-    if importlib.util.find_spec("bitsandbytes") is None:
-        raise TrainingError("qlora needs bitsandbytes: pip install bitsandbytes (or set qlora = false)")
+    cuda = settings.device.startswith("cuda") and torch.cuda.is_available()
+    if not wants_qlora(config.qlora, cuda=cuda, bitsandbytes=importlib.util.find_spec("bitsandbytes") is not None):
+        return None
     from transformers import BitsAndBytesConfig
 
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
@@ -48,8 +60,11 @@ def training_threads(config: TrainingConfig) -> Iterator[int]:
     """torch's CPU thread count for a run (config.num_threads, or auto: one per idle core); restored afterwards."""
     import torch
 
+    from .distributed import world
+
     before = torch.get_num_threads()
-    threads = config.num_threads or auto_threads(os.cpu_count() or 1, os.getloadavg()[0], before)
+    # With --nproc N the idle cores are shared by N workers.
+    threads = config.num_threads or max(1, auto_threads(os.cpu_count() or 1, os.getloadavg()[0], before) // world()[1])
     torch.set_num_threads(threads)
     try:
         yield threads
@@ -90,4 +105,5 @@ def load_lora_model(settings: Settings, config: TrainingConfig) -> tuple[Any, An
     return peft_model, tokenizer
 
 
-__all__ = ["load_base_for_training", "load_lora_model", "lora_config", "quantization_config", "training_threads"]
+__all__ = ["load_base_for_training", "load_lora_model", "lora_config", "quantization_config", "training_threads",
+           "wants_qlora"]

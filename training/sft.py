@@ -1,8 +1,9 @@
 """Supervised fine-tuning with LoRA in a lean loop of its own: chat JSONL in, skill folder out.
 
 Holds the SFT loop (assistant-only loss, length-grouped dynamic batches, validation loss,
-early stopping, checkpoints and resume) and `train_sft`; data preparation is encoding.py's,
-on-disk state checkpoints.py's, the folder skill_writer.py's. Registers itself as method "sft".
+early stopping, checkpoints and resume, data-parallel over torchrun workers) and `train_sft`;
+data preparation is encoding.py's, on-disk state checkpoints.py's, the folder skill_writer.py's,
+what the ranks share distributed.py's. Registers itself as method "sft".
 
 Why not TRL's SFTTrainer here: it pads to the longest example of shuffled batches,
 checkpoints activations by default and computes logits for every position; this loop
@@ -99,6 +100,9 @@ def run_sft_loop(model: Any, *, train: list[EncodedExample], validation: list[En
     """
     import torch
 
+    from .distributed import is_main, my_share, sum_across, sum_gradients
+
+    main = is_main()  # with --nproc, rank 0 alone writes metrics, checkpoints and adapters
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=hyper.learning_rate, weight_decay=config.weight_decay)
     scheduler = _scheduler(optimizer, hyper, config.warmup_ratio)
@@ -108,19 +112,29 @@ def run_sft_loop(model: Any, *, train: list[EncodedExample], validation: list[En
     if found:
         state = load_checkpoint(found[1], model, optimizer, scheduler)
         resumed_from = state.step
-    metrics.truncate_after(state.step)
+    if main:
+        metrics.truncate_after(state.step)
     eval_every = config.eval_every or max(1, hyper.total_steps // 10)
     lengths = [len(e) for e in train]
-    bar = progress_bar(hyper.total_steps, initial=state.step, desc=f"sft {folder.name}", enabled=progress)
+    bar = progress_bar(hyper.total_steps, initial=state.step, desc=f"sft {folder.name}", enabled=progress and main)
     stopped_early = False
     model.train()
     started, tokens_at_start = time.perf_counter(), state.tokens
     while state.step < hyper.total_steps and not stopped_early and state.epoch < hyper.n_epochs:
         batches = length_grouped_batches(lengths, hyper.batch_size, seed=config.seed, epoch=state.epoch)
         for indices in batches[state.batches_done:]:
-            batch = {k: v.to(device) for k, v in collate([train[i] for i in indices], pad_id).items()}
-            loss, correct, count = batch_loss(model, batch)
-            loss.backward()
+            mine = my_share(indices)  # the whole batch in one process
+            loss, mine_count, loss_sum, correct, tokens = None, 0, 0.0, 0, 0
+            if mine:
+                batch = {k: v.to(device) for k, v in collate([train[i] for i in mine], pad_id).items()}
+                loss, correct, mine_count = batch_loss(model, batch)
+                loss_sum, tokens = loss.item() * mine_count, int(batch["attention_mask"].sum())
+            loss_sum, correct, count, tokens = sum_across([loss_sum, correct, mine_count, tokens])
+            if loss is not None:
+                # Weighted by this rank's share of the batch's target tokens, the ranks' gradients sum to the
+                # gradient of the whole batch's mean loss: the single-process step.
+                (loss * (mine_count / count)).backward()
+            sum_gradients(params)
             torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
             learning_rate = scheduler.get_last_lr()[0]
             optimizer.step()
@@ -128,10 +142,10 @@ def run_sft_loop(model: Any, *, train: list[EncodedExample], validation: list[En
             optimizer.zero_grad(set_to_none=True)
             state.step += 1
             state.batches_done += 1
-            state.tokens += int(batch["attention_mask"].sum())
+            state.tokens += int(tokens)
             elapsed = time.perf_counter() - started
             row: dict[str, Any] = {"step": state.step, "epoch": round(state.epoch + state.batches_done / len(batches), 4),
-                                   "train_loss": loss.item(), "token_accuracy": correct / max(count, 1),
+                                   "train_loss": loss_sum / max(count, 1), "token_accuracy": correct / max(count, 1),
                                    "learning_rate": learning_rate, "tokens": state.tokens,
                                    "tokens_per_s": (state.tokens - tokens_at_start) / max(elapsed, 1e-9)}
             if validation and (state.step % eval_every == 0 or state.step == hyper.total_steps):
@@ -139,21 +153,23 @@ def run_sft_loop(model: Any, *, train: list[EncodedExample], validation: list[En
                                                                       pad_id=pad_id, device=device)
                 if state.best_val_loss is None or row["val_loss"] < state.best_val_loss:
                     state.best_val_loss, state.bad_evals = row["val_loss"], 0
-                    save_adapter(model, folder / "best")
+                    if main:
+                        save_adapter(model, folder / "best")
                 else:
                     state.bad_evals += 1
                     stopped_early = bool(config.early_stopping_patience) and state.bad_evals >= config.early_stopping_patience
-            metrics.append(**row)
+            if main:
+                metrics.append(**row)
             bar.update(1)
             bar.set_postfix(loss=f"{row['train_loss']:.3f}", **({"val": f"{row['val_loss']:.3f}"} if "val_loss" in row else {}))
-            if config.save_every and state.step % config.save_every == 0 and state.step < hyper.total_steps:
+            if main and config.save_every and state.step % config.save_every == 0 and state.step < hyper.total_steps:
                 save_checkpoint(folder, model, optimizer, scheduler, state)
             if state.step >= hyper.total_steps or stopped_early:
                 break
         else:
             state.epoch, state.batches_done = state.epoch + 1, 0
     bar.close()
-    last = save_adapter(model, folder / "last")
+    last = save_adapter(model, folder / "last") if main else folder / "last"
     best = folder / "best"
     return {"adapter": best if validation and best.is_dir() else last, "resumed_from_step": resumed_from,
             "stopped_early": stopped_early, "steps": state.step}
@@ -181,13 +197,17 @@ def train_sft(settings: Settings, job: TrainJob) -> Path:
     folder = prepare_run_dir(settings, suffix=spec.suffix, parts={"config": config.to_dict(), "spec": asdict(spec)},
                              train_file=train_file, validation_file=validation_file, output_dir=job.output_dir)
     torch.manual_seed(config.seed)
+    from .distributed import is_main, process_group, rank_settings
     from .lora import load_lora_model, training_threads
 
-    with training_threads(config) as threads:
+    settings = rank_settings(settings)
+    with process_group(settings.device), training_threads(config) as threads:
         log.info("training with %d torch thread(s)", threads)
         model, _ = load_lora_model(settings, config)
         result = run_sft_loop(model, train=train, validation=validation, config=config, hyper=hyper, folder=folder,
                               pad_id=tokenizer.pad_token_id, device=settings.device, progress=job.progress)
+    if not is_main():  # rank 0 writes the one skill folder
+        return Path(job.output_dir)
     notes = [f"{skipped} example(s) skipped: no assistant token within max_seq_len"] if skipped else []
     if result["resumed_from_step"]:
         log.info("resumed from the checkpoint at step %d", result["resumed_from_step"])

@@ -119,6 +119,7 @@ def _common_parameters() -> list[inspect.Parameter]:
         ("output_format", Optional[str], typer.Option(None, "--output-format", help="text | json (json needs --schema).")),
         ("schema", Optional[Path], typer.Option(None, "--schema", help="JSON Schema file for json skills.")),
         ("assignments", list[str], typer.Option([], "--set", help="Any config field as key=value (repeatable), e.g. --set save_every=20.")),
+        ("nproc", int, typer.Option(1, "--nproc", min=1, help="Data-parallel training processes on this machine (torchrun: gloo on CPU, nccl with one GPU each); sft only.")),
         ("no_progress", bool, typer.Option(False, "--no-progress", help="No progress bar.")),
         ("as_json", bool, JSON_OPTION),
     ]
@@ -158,6 +159,17 @@ def _print_advice(train_file: Path, kind: str | None) -> None:
             typer.echo(f"advice: {advice}", err=True)
 
 
+def _train_data_parallel(settings: Any, method: str, job: Any, nproc: int) -> Path:
+    """`--nproc N`: the dataset checked here once, then N torchrun workers train it (training/distributed.py)."""
+    from skillstack.training.distributed import launch
+    from skillstack.training.inputs import load_job_examples
+
+    if method != "sft":
+        raise ConfigError(f"--nproc {nproc}: data-parallel training is implemented for sft; train {method} with --nproc 1")
+    load_job_examples(job)
+    return launch(settings, method, job, nproc)
+
+
 def _make_command(method: TrainingMethod) -> Callable[..., None]:
     """The `train <method>` command; its signature (what typer reads) is built from the method's config."""
     common = _common_parameters()
@@ -167,7 +179,7 @@ def _make_command(method: TrainingMethod) -> Callable[..., None]:
     def command(*, ctx: typer.Context, train_file: Path, validation_file: Optional[Path], config_file: Optional[Path],
                 suffix: Optional[str], output: Optional[Path], kind: Optional[str], label: list[str], description: Optional[str],
                 system_prompt: Optional[str], routing_example: list[str], output_format: Optional[str],
-                schema: Optional[Path], assignments: list[str], no_progress: bool, as_json: bool,
+                schema: Optional[Path], assignments: list[str], nproc: int, no_progress: bool, as_json: bool,
                 **config_flags: Any) -> None:
         from skillstack.training.methods import TrainJob
 
@@ -187,7 +199,10 @@ def _make_command(method: TrainingMethod) -> Callable[..., None]:
         job = TrainJob(train_file=train_file, validation_file=validation_file, config=config, skill=spec,
                        output_dir=output or settings.user_skills_dir / spec.suffix, progress=not no_progress)
         _print_advice(train_file, spec.kind)
-        result_folder = method.train(settings, job)
+        if nproc > 1:
+            result_folder = _train_data_parallel(settings, method.name, job, nproc)
+        else:
+            result_folder = method.train(settings, job)
         from skillstack.skills.manifest import load_manifest
 
         manifest = load_manifest(result_folder)

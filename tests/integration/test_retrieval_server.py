@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from chroma_fixtures import chroma_server, free_port  # noqa: F401 - a fixture
 from skillstack.errors import StoreError
 
 pytestmark = pytest.mark.slow
 DEMO_HTML = Path(__file__).resolve().parents[2] / "demo" / "docs" / "northwind-code-data.html"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def chroma_server(tmp_path):
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    if chroma is None:
-        pytest.skip("the chroma server CLI is not installed beside this Python")
-    port = free_port()
-    server = subprocess.Popen([chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(tmp_path / "srv")],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(150):  # up to 30 s for the server to answer its heartbeat
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma server did not start within 30 s")
-        yield port
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_ingest_and_hybrid_search_through_a_chroma_server(chroma_server, home):

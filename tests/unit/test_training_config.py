@@ -84,3 +84,17 @@ def test_auto_threads_take_one_per_idle_core(cores: int, load: float, threads: i
     from skillstack.training.config import auto_threads
 
     assert auto_threads(cores, load, most=8 if cores == 16 else 2) == threads
+
+
+def test_qlora_auto_loads_four_bits_only_where_a_gpu_and_bitsandbytes_exist() -> None:
+    from skillstack.errors import TrainingError
+    from skillstack.training.lora import wants_qlora
+
+    assert SFTConfig().qlora == "auto"
+    assert wants_qlora("auto", cuda=True, bitsandbytes=True)
+    assert not wants_qlora("auto", cuda=False, bitsandbytes=True) and not wants_qlora("auto", cuda=True, bitsandbytes=False)
+    assert not wants_qlora(False, cuda=True, bitsandbytes=True)
+    with pytest.raises(TrainingError, match="needs a CUDA GPU"):
+        wants_qlora(True, cuda=False, bitsandbytes=True)
+    with pytest.raises(TrainingError, match="pip install bitsandbytes"):
+        wants_qlora(True, cuda=True, bitsandbytes=False)
