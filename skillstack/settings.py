@@ -40,6 +40,7 @@ class Settings:
     chat_model: str = field(default="", metadata={"help": "OpenAI chat model for RAG answers and judges (used when OPENAI_API_KEY is set); empty means the local base model."})
     openai_base_url: str = field(default="", metadata={"help": "Base URL of an OpenAI(-compatible) API; empty means the SDK default."})
     skills_dirs: tuple[Path, ...] = field(default=(), metadata={"help": "Extra folders searched for skill folders, besides home/skills."})
+    engine_dtype: str = field(default="float32", metadata={"help": "Weights of the local engine's base model: float32, bfloat16, or int8 (weight-only, per-channel; CPUs with AVX-512; faster, outputs differ more from float32: bench/RESULTS.md)."})
     max_resident_adapters: int = field(default=8, metadata={"help": "LoRA adapters kept loaded at once; the least recently used is evicted."})
     router_threshold: float = field(default=0.45, metadata={"help": "Router confidence under which the graph falls back."})
     router_margin: float = field(default=0.1, metadata={"help": "The graph also falls back (asks which was meant) when the router's two best routes are closer than this in confidence."})
