@@ -99,6 +99,8 @@ def quantize_int8(model: Any) -> Any:
     import torch
     from torch import nn
 
+    if next(model.parameters()).device.type != "cpu":
+        raise ConfigError("engine_dtype 'int8' is for CPU inference; on an accelerator use bfloat16")
     if not int8_supported():
         raise ConfigError(f"engine_dtype 'int8' needs a CPU with AVX-512 (this one reports "
                           f"{torch.backends.cpu.get_cpu_capability()}); set engine_dtype = \"float32\"")
@@ -106,7 +108,7 @@ def quantize_int8(model: Any) -> Any:
     embedding, head = model.get_input_embeddings(), model.get_output_embeddings()
     tied = head is not None and head.weight.data_ptr() == embedding.weight.data_ptr()
     body = model.get_decoder()
-    for name, module in list(body.named_modules()):
+    for module in list(body.modules()):
         for child_name, child in list(module.named_children()):
             if type(child) is nn.Linear:
                 setattr(module, child_name, int8_linear(child))
@@ -114,9 +116,9 @@ def quantize_int8(model: Any) -> Any:
         new_embedding = int8_embedding(embedding)
         model.set_input_embeddings(new_embedding)
         model.set_output_embeddings(int8_head(new_embedding))
-        # transformers re-ties weights on save/resize when this is set; our head already shares the rows.
+        # With this set, transformers' tie_weights() would assign the embedding's weight to the head,
+        # which has no weight of its own to assign: it already reads the embedding's int8 rows.
         model.config.tie_word_embeddings = False
     elif head is not None:
         model.set_output_embeddings(int8_linear(head))
-    with torch.no_grad():
-        return model.eval()
+    return model.eval()

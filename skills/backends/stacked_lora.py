@@ -49,8 +49,11 @@ class StackedLora:
     def _stack(self, layer: Any, names: list[str]) -> None:
         import torch
 
-        if layer.lora_variant or any(getattr(b, "bias", None) is not None for b in layer.lora_B.values()):
-            layer.__dict__.pop("_mixed_batch_forward", None)  # DoRA and LoRA biases: PEFT's own forward
+        if (not layer.lora_A or layer.lora_variant
+                or any(getattr(b, "bias", None) is not None for b in layer.lora_B.values())):
+            # No adapter left here, or DoRA / LoRA biases: PEFT's own forward.
+            layer.__dict__.pop("_mixed_batch_forward", None)
+            layer.__dict__.pop("_stacked", None)
             return
         r = self.rank
         some = next(iter(layer.lora_A.values())).weight
