@@ -291,6 +291,8 @@ with float32 weights ({2 * bound_fp32:.0f} with bf16, {bound_int8:.0f} with int8
 beats that per-sequence bound: one weight read serves every row of the batch. Constrained rows that still fail were cut by
 max_tokens ({args.json_tokens}); the runtime retries those with a doubled budget and raises OutputValidationError if they
 never fit, so a caller never receives invalid JSON.
+
+Why int8 misses its agreement goal, and how stacked LoRA works: the `engine-speed` section (bench/engine_speed.py).
 """
 
 
