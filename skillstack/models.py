@@ -140,9 +140,9 @@ def load_base_model(settings: Settings, *, dtype: str | None = None, private: bo
         from transformers import AutoModelForCausalLM
 
         torch_dtype = torch.float32 if name == "int8" else getattr(torch, name, None)
-        if not isinstance(torch_dtype, torch.dtype):
+        if not isinstance(torch_dtype, torch.dtype) or not torch_dtype.is_floating_point:
             raise ConfigError(f"base model dtype {name!r} (the engine_dtype setting, for the local engine) is "
-                              "not a torch dtype name; use float32, bfloat16 or int8")
+                              "not a floating-point torch dtype name; use float32, bfloat16 or int8")
         source, kwargs = base_model_source(settings)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, trust_remote_code=False,
                                                      quantization_config=quantization, **kwargs)
