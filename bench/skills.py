@@ -2,10 +2,13 @@
 
 1. Switching skills: resident adapter selected per request vs loading a PeftModel from disk per request.
 2. Memory: RSS growth per resident adapter vs its file size; RSS drift over 200 load/evict cycles.
-3. Mixed-skill batch (8 requests over 4 skills in one batch) vs sequential per-skill batches.
+3. Mixed-skill batch (8 requests over 4 skills in one batch) vs sequential per-skill batches, with the
+   stacked multi-LoRA forward (stacked_lora.py) and with PEFT's own `adapter_names=` forward; outputs compared.
 4. Decode tokens/s of the skill path (merged batch) vs plain transformers generate, one prompt at a time,
    with greedy outputs compared; the machine's memory-bandwidth bound beside it; bf16 weights as a lever.
 5. JSON validity of constrained vs unconstrained decoding on the same prompts.
+6. Weight-only int8 (engine_dtype = "int8") vs float32 plain `generate` at batch 1 on a fixed 20-prompt set:
+   tokens/s, and how many greedy continuations are identical to float32's.
 Adapters are real PEFT LoRA adapters (rank 16, all linear layers) with seeded weights, made without training.
 Writes the `skills` section of bench/RESULTS.md.
 
@@ -143,11 +146,7 @@ def timed_generate(engine: LocalEngine, requests: list[ChatRequest]) -> tuple[fl
     return time.perf_counter() - start, sum(c.completion_tokens for c in out), [c.text for c in out]
 
 
-def bench_mixed(engine: LocalEngine, skills: dict[str, Path], base_id: str, max_tokens: int) -> dict[str, float]:
-    names = list(skills)[:4]
-    engine.max_resident = 4
-    for name in names:
-        engine.ensure_adapter(name, skills[name], base_id)
+def _mixed_vs_sequential(engine: LocalEngine, names: list[str], max_tokens: int) -> dict:
     adapters = [names[i // 2] for i in range(8)]
     mixed_s, mixed_tokens, mixed_texts = timed_generate(engine, requests_for(PROMPTS, adapters, max_tokens))
     seq_s, seq_tokens, seq_texts = 0.0, 0, []
@@ -155,20 +154,36 @@ def bench_mixed(engine: LocalEngine, skills: dict[str, Path], base_id: str, max_
         seconds, tokens, texts = timed_generate(engine, requests_for(PROMPTS[2 * k:2 * k + 2], adapters[2 * k:2 * k + 2],
                                                                      max_tokens))
         seq_s, seq_tokens, seq_texts = seq_s + seconds, seq_tokens + tokens, seq_texts + texts
-    same = sum(a == b for a, b in zip(mixed_texts, seq_texts))
-    return {"mixed_tps": mixed_tokens / mixed_s, "seq_tps": seq_tokens / seq_s, "same": same}
+    return {"mixed_tps": mixed_tokens / mixed_s, "seq_tps": seq_tokens / seq_s, "texts": mixed_texts,
+            "same": sum(a == b for a, b in zip(mixed_texts, seq_texts))}
 
 
-def bench_decode(engine: LocalEngine, settings, prompts: list[str], max_tokens: int) -> dict[str, float]:
-    """Plain transformers generate, one prompt at a time (baseline) vs the skill path's merged batch."""
+def bench_mixed(engine: LocalEngine, skills: dict[str, Path], base_id: str, max_tokens: int, settings) -> dict:
+    """The engine's stacked forward, then the same batches through PEFT's own forward (a second engine)."""
+    names = list(skills)[:4]
+    engine.max_resident = 4
+    peft_engine = LocalEngine(settings, max_resident=4, stacked_lora=False)
+    for name in names:
+        engine.ensure_adapter(name, skills[name], base_id)
+        peft_engine.ensure_adapter(name, skills[name], base_id)
+    stacked = _mixed_vs_sequential(engine, names, max_tokens)
+    peft = _mixed_vs_sequential(peft_engine, names, max_tokens)
+    del peft_engine
+    return {**{k: v for k, v in stacked.items() if k != "texts"}, "peft_mixed_tps": peft["mixed_tps"],
+            "peft_seq_tps": peft["seq_tps"], "same_as_peft": sum(a == b for a, b in zip(stacked["texts"], peft["texts"]))}
+
+
+INT8_PROMPTS = PROMPTS + ["What is GDPR?", "How do I reset my password?", "Summarise the water cycle.",
+                          "Write a haiku about rain.", "What is 12 times 7?", "Translate 'good morning' to French.",
+                          "List two uses of a spreadsheet.", "What does a lawyer do?", "Describe a cat in one sentence.",
+                          "Why is the sky blue?", "How do plants make food?", "Give a tip for a job interview."]
+
+
+def plain_generate(model, tokenizer, prompts: list[str], max_tokens: int) -> tuple[float, list[list[int]]]:
+    """transformers generate, greedy, one prompt at a time: seconds and each prompt's new token ids (to EOS)."""
     import torch
 
-    from skillstack.models import load_base_model
-
-    # A separate plain copy: the engine's own modules carry LoRA layers once an adapter was attached.
-    model = load_base_model(settings, dtype="float32", private=True)
-    tokenizer = engine.tokenizer
-    plain_texts, plain_tokens, plain_s = [], 0, 0.0
+    seconds, outputs = 0.0, []
     for prompt in prompts:
         text = tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False,
                                              add_generation_prompt=True)
@@ -177,12 +192,22 @@ def bench_decode(engine: LocalEngine, settings, prompts: list[str], max_tokens: 
         with torch.inference_mode():
             out = model.generate(**inputs, max_new_tokens=max_tokens, do_sample=False,
                                  pad_token_id=tokenizer.pad_token_id)
-        plain_s += time.perf_counter() - start
+        seconds += time.perf_counter() - start
         new = out[0, inputs["input_ids"].shape[1]:].tolist()
-        if tokenizer.eos_token_id in new:
-            new = new[:new.index(tokenizer.eos_token_id)]
-        plain_tokens += len(new)
-        plain_texts.append(tokenizer.decode(new, skip_special_tokens=True))
+        outputs.append(new[:new.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in new else new)
+    return seconds, outputs
+
+
+def bench_decode(engine: LocalEngine, settings, prompts: list[str], max_tokens: int) -> dict[str, float]:
+    """Plain transformers generate, one prompt at a time (baseline) vs the skill path's merged batch."""
+    from skillstack.models import load_base_model
+
+    # A separate plain copy: the engine's own modules carry LoRA layers once an adapter was attached.
+    model = load_base_model(settings, dtype="float32", private=True)
+    tokenizer = engine.tokenizer
+    plain_s, plain_ids = plain_generate(model, tokenizer, prompts, max_tokens)
+    plain_tokens = sum(map(len, plain_ids))
+    plain_texts = [tokenizer.decode(ids, skip_special_tokens=True) for ids in plain_ids]
     skill_s, skill_tokens, skill_texts = timed_generate(engine, requests_for(prompts, [None] * len(prompts), max_tokens))
     result = {"plain_tps": plain_tokens / plain_s, "skill_tps": skill_tokens / skill_s,
               "same": sum(a == b for a, b in zip(plain_texts, skill_texts)), "n": len(prompts)}
@@ -191,6 +216,29 @@ def bench_decode(engine: LocalEngine, settings, prompts: list[str], max_tokens: 
     result |= {"bf16_tps": bf16_tokens / bf16_s, "bf16_same": sum(a == b for a, b in zip(plain_texts, bf16_texts))}
     del bf16
     return result
+
+
+def bench_int8(engine: LocalEngine, settings, max_tokens: int) -> dict[str, float]:
+    """float32 vs weight-only int8, batch 1, greedy: tokens/s, identical continuations, identical prefix share."""
+    from skillstack.models import load_base_model
+
+    tokenizer = engine.tokenizer
+    fp32 = load_base_model(settings, dtype="float32", private=True)
+    fp32_s, fp32_ids = plain_generate(fp32, tokenizer, INT8_PROMPTS, max_tokens)
+    del fp32
+    int8 = load_base_model(settings, dtype="int8", private=True)
+    int8_bytes = sum(t.numel() * t.element_size() for t in list(int8.parameters()) + list(int8.buffers()))
+    int8_s, int8_ids = plain_generate(int8, tokenizer, INT8_PROMPTS, max_tokens)
+    del int8
+
+    def prefix(a: list[int], b: list[int]) -> float:
+        k = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+        return k / max(len(a), 1)
+
+    return {"fp32_tps": sum(map(len, fp32_ids)) / fp32_s, "int8_tps": sum(map(len, int8_ids)) / int8_s,
+            "same": sum(a == b for a, b in zip(fp32_ids, int8_ids)), "n": len(INT8_PROMPTS),
+            "first_same": sum(a[:1] == b[:1] for a, b in zip(fp32_ids, int8_ids)),
+            "prefix": statistics.mean(prefix(a, b) for a, b in zip(fp32_ids, int8_ids)), "int8_mb": int8_bytes / 1e6}
 
 
 def bench_json(engine: LocalEngine, max_tokens: int) -> dict[str, int]:
@@ -208,12 +256,14 @@ def bench_json(engine: LocalEngine, max_tokens: int) -> dict[str, int]:
     return {"unconstrained": run(None), "constrained": run(STATUS_SCHEMA), "n": len(JSON_PROMPTS)}
 
 
-def render(switch, memory, mixed, decode, js, bandwidth, args) -> str:
+def render(switch, memory, mixed, decode, js, int8, bandwidth, args) -> str:
     bound_fp32 = bandwidth * 1e9 / (memory["base_mb"] * 1e6)
+    bound_int8 = bandwidth * 1e9 / (int8["int8_mb"] * 1e6)
+    cpu = __import__("torch").backends.cpu.get_cpu_capability()
     return f"""
 ## Skills runtime (bench/skills.py)
 
-{platform.processor() or platform.machine()} (AVX2, no AVX-512), {os.cpu_count()} CPUs shared with other jobs, torch on
+{platform.processor() or platform.machine()} (torch CPU capability {cpu}), {os.cpu_count()} CPUs shared with other jobs, torch on
 {args.threads} thread(s) (timings are noisy; ratios within this run are what count). Base: SmolLM2-135M-Instruct float32 ({memory['base_mb']:.0f} MB of weights); adapters:
 LoRA rank 16 on all linear layers, {memory['file_mb']:.1f} MB each. Greedy decoding, {args.max_tokens} new tokens at most.
 
@@ -223,18 +273,26 @@ LoRA rank 16 on all linear layers, {memory['file_mb']:.1f} MB each. Greedy decod
 | attach a non-resident adapter (evict + load safetensors), p50 | {switch['cold_ms']:.1f} ms | {switch['naive_ms']:.1f} ms | {switch['naive_ms'] / switch['cold_ms']:.1f}x | - |
 | RSS growth per resident adapter | {memory['growth_mb']:.1f} MB | file size {memory['file_mb']:.1f} MB | {memory['growth_mb'] / memory['file_mb']:.2f}x | <= 1.2x |
 | RSS drift after {args.cycles} load/evict cycles | {memory['drift_mb']:+.1f} MB | base model {memory['base_mb']:.0f} MB | {100 * memory['drift_mb'] / memory['base_mb']:+.2f}% | < 5% |
-| 8 requests over 4 skills: one mixed batch vs 4 per-skill batches of 2 | {mixed['mixed_tps']:.1f} tok/s | {mixed['seq_tps']:.1f} tok/s | {mixed['mixed_tps'] / mixed['seq_tps']:.2f}x | >= 2x |
+| 8 requests over 4 skills: one mixed batch vs 4 per-skill batches of 2 (stacked LoRA) | {mixed['mixed_tps']:.1f} tok/s | {mixed['seq_tps']:.1f} tok/s | {mixed['mixed_tps'] / mixed['seq_tps']:.2f}x | >= 2x |
+| same, PEFT's own `adapter_names=` forward | {mixed['peft_mixed_tps']:.1f} tok/s | {mixed['peft_seq_tps']:.1f} tok/s | {mixed['peft_mixed_tps'] / mixed['peft_seq_tps']:.2f}x | - |
+| mixed batch: stacked LoRA vs PEFT's forward | {mixed['mixed_tps']:.1f} tok/s | {mixed['peft_mixed_tps']:.1f} tok/s | {mixed['mixed_tps'] / mixed['peft_mixed_tps']:.2f}x | - |
+| decode at batch 1, {int8['n']} prompts: int8 weights vs float32 plain `generate` | {int8['int8_tps']:.1f} tok/s | {int8['fp32_tps']:.1f} tok/s | {int8['int8_tps'] / int8['fp32_tps']:.2f}x | >= 2.5x |
+| same: greedy continuations identical to float32 ({args.int8_tokens} tokens) | {int8['same']}/{int8['n']} | - | {100 * int8['same'] / int8['n']:.0f}% | >= 90% |
 | decode, {decode['n']} prompts: merged batch vs plain `generate` one at a time | {decode['skill_tps']:.1f} tok/s | {decode['plain_tps']:.1f} tok/s | {decode['skill_tps'] / decode['plain_tps']:.2f}x | >= 2x |
 | same, bf16 weights | {decode['bf16_tps']:.1f} tok/s | {decode['plain_tps']:.1f} tok/s | {decode['bf16_tps'] / decode['plain_tps']:.2f}x | - |
 | JSON valid under the schema, {js['n']} prompts | {js['constrained']}/{js['n']} constrained | {js['unconstrained']}/{js['n']} unconstrained | - | all valid |
 
 Greedy outputs identical to plain `generate`: float32 merged batch {decode['same']}/{decode['n']}, bf16 {decode['bf16_same']}/{decode['n']};
-mixed batch vs per-skill batches: {mixed['same']}/8 identical.
+mixed batch vs per-skill batches: {mixed['same']}/8 identical; stacked LoRA vs PEFT's forward, mixed batch: {mixed['same_as_peft']}/8 identical.
+int8 vs float32 at batch 1: {int8['same']}/{int8['n']} continuations identical, first token identical on {int8['first_same']}/{int8['n']},
+{100 * int8['prefix']:.0f}% of float32's tokens reproduced before the first difference (mean over prompts).
 Memory bandwidth (best 256 MiB copy): {bandwidth:.1f} GB/s, so one sequence can decode at most {bound_fp32:.0f} tok/s
-with float32 weights ({2 * bound_fp32:.0f} with bf16): each token reads every weight once. Batching is how the skill path
+with float32 weights ({2 * bound_fp32:.0f} with bf16, {bound_int8:.0f} with int8's {int8['int8_mb']:.0f} MB): each token reads every weight once. Batching is how the skill path
 beats that per-sequence bound: one weight read serves every row of the batch. Constrained rows that still fail were cut by
 max_tokens ({args.json_tokens}); the runtime retries those with a doubled budget and raises OutputValidationError if they
 never fit, so a caller never receives invalid JSON.
+
+Why int8 misses its agreement goal, and how stacked LoRA works: the `engine-speed` section (bench/engine_speed.py).
 """
 
 
@@ -244,6 +302,7 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=16)
     parser.add_argument("--json-tokens", type=int, default=40)
     parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--int8-tokens", type=int, default=16, help="new tokens per prompt in the int8 comparison")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads; 1 on a shared machine, where spinning OpenMP threads stall each other")
     args = parser.parse_args()
@@ -261,9 +320,10 @@ def main() -> None:
         engine = LocalEngine(settings, max_resident=8)
         steps = [("switching", lambda: bench_switching(engine, skills, base_id, settings)),
                  ("memory", lambda: bench_memory(engine, skills, base_id, args.cycles)),
-                 ("mixed batch", lambda: bench_mixed(engine, skills, base_id, args.max_tokens)),
+                 ("mixed batch", lambda: bench_mixed(engine, skills, base_id, args.max_tokens, settings)),
                  ("decode", lambda: bench_decode(engine, settings, PROMPTS[:args.prompts], args.max_tokens)),
                  ("json", lambda: bench_json(engine, args.json_tokens)),
+                 ("int8", lambda: bench_int8(engine, settings, args.int8_tokens)),
                  ("bandwidth", memory_bandwidth_gbs)]
         results = []
         for label, step in steps:

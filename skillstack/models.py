@@ -124,7 +124,8 @@ def load_base_model(settings: Settings, *, dtype: str | None = None, private: bo
                     quantization: Any = None) -> Any:
     """The base causal LM in eval mode on settings.device; the one place skillstack loads it.
 
-    dtype: a torch dtype name ("float32", "bfloat16"); default float32 on CPU, bfloat16 elsewhere.
+    dtype: a torch dtype name ("float32", "bfloat16"), or "int8": float32 weights turned into weight-only
+    per-channel int8 (skillstack.skills.backends.int8); default float32 on CPU, bfloat16 elsewhere.
     private: a fresh copy no one else holds, for callers that change the model (attaching adapters,
     training); otherwise the shared copy, loaded once per process and never to be modified.
     quantization: a transformers quantization config (QLoRA); always a private copy, left where
@@ -138,14 +139,19 @@ def load_base_model(settings: Settings, *, dtype: str | None = None, private: bo
         import torch
         from transformers import AutoModelForCausalLM
 
-        torch_dtype = getattr(torch, name, None)
-        if not isinstance(torch_dtype, torch.dtype):
-            raise ConfigError(f"base model dtype {name!r} is not a torch dtype; use float32 or bfloat16")
+        torch_dtype = torch.float32 if name == "int8" else getattr(torch, name, None)
+        if not isinstance(torch_dtype, torch.dtype) or not torch_dtype.is_floating_point:
+            raise ConfigError(f"base model dtype {name!r} (the engine_dtype setting, for the local engine) is "
+                              "not a floating-point torch dtype name; use float32, bfloat16 or int8")
         source, kwargs = base_model_source(settings)
         model = AutoModelForCausalLM.from_pretrained(source, dtype=torch_dtype, trust_remote_code=False,
                                                      quantization_config=quantization, **kwargs)
         if quantization is None:  # bitsandbytes places quantized weights itself and refuses .to()
             model.to(settings.device)
+        if name == "int8":
+            from skillstack.skills.backends.int8 import quantize_int8
+
+            return quantize_int8(model)
         return model.eval()
 
     key = ("base", settings.base_model, settings.base_model_file, settings.device, settings.home, name)

@@ -43,6 +43,7 @@ class Settings:
     openai_base_url: str = field(default="", metadata={"help": "Base URL of an OpenAI(-compatible) API; empty means the SDK default."})
     skill_server: str = field(default="", metadata={"help": "Base URL (.../v1) of an OpenAI-compatible server serving the base model as 'base' and every local skill under its name, e.g. `skillstack vllm`; the base model and peft skills then run there. Empty: the in-process local engine."})
     skills_dirs: tuple[Path, ...] = field(default=(), metadata={"help": "Extra folders searched for skill folders, besides home/skills."})
+    engine_dtype: str = field(default="float32", metadata={"help": "Weights of the local engine's base model: float32, bfloat16, or int8 (weight-only, per-channel; CPUs with AVX-512; faster, outputs differ more from float32: bench/RESULTS.md)."})
     max_resident_adapters: int = field(default=8, metadata={"help": "LoRA adapters kept loaded at once; the least recently used is evicted."})
     local_batching: str = field(default="continuous", metadata={"help": "How the local engine batches concurrent requests: 'continuous' (iteration-level: requests join and leave the running batch at every decode step) or 'gather' (the older batcher: what arrives within 5 ms runs as one generate())."})
     max_batch_rows: int = field(default=32, metadata={"help": "Most requests decoding at once in the local engine's continuous batch; more wait their turn."})

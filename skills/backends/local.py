@@ -1,11 +1,12 @@
 """The local backend: one base model, many named LoRA adapters, mixed-skill batches.
 
 Every forward pass names each row's adapter (`adapter_names=`, "__base__" for the bare
-model), so no request depends on PEFT's global active adapter; one lock serialises all
-model access (generate, a decode step, load, evict); scheduler.py (continuous batching) or
-batching.py (the older gather batcher) batches concurrent requests. Resident adapters are
-capped; the least recently used one not in use is deleted. Not here: which folders are skills
-(registry.py) or whether their files are safe (security.py).
+model), so no request depends on PEFT's global active adapter; stacked_lora.py serves those
+mixed batches in a fixed number of matmuls per layer. One lock serialises all model access (generate,
+a decode step, load, evict); scheduler.py (continuous batching) or batching.py (the older gather
+batcher) batches concurrent requests. Resident adapters are capped; the least recently used one not
+in use is deleted. Not here: which folders are skills (registry.py) or whether their files are safe
+(security.py).
 """
 
 from __future__ import annotations
@@ -25,21 +26,25 @@ from skillstack.settings import Settings
 from skillstack.skills.grounded_decoding import grounding_processor
 from skillstack.skills.structured import json_constraint, label_constraint
 from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
-
-BASE_ADAPTER = "__base__"
+from .stacked_lora import BASE_ADAPTER, StackedLora
 
 
 class LocalEngine:
     """The shared base model plus resident adapters; thread-safe, one generate() at a time."""
 
-    def __init__(self, settings: Settings, *, dtype: str = "float32", max_resident: int | None = None) -> None:
+    def __init__(self, settings: Settings, *, dtype: str | None = None, max_resident: int | None = None,
+                 stacked_lora: bool = True) -> None:
+        """dtype: the base model's ("float32", "bfloat16", "int8"); default settings.engine_dtype.
+        stacked_lora: mixed-adapter batches through stacked_lora.py; False keeps PEFT's own forward."""
         self.settings = settings
         self.base_id = base_model_id(settings)
         self.max_resident = max(1, max_resident or settings.max_resident_adapters)
         # A private tokenizer and model: trainers wrap the shared base in PEFT too, and must not see our adapters.
         self.tokenizer = load_tokenizer(settings, private=True)
-        self.model = load_base_model(settings, dtype=dtype, private=True)
+        self.model = load_base_model(settings, dtype=dtype or settings.engine_dtype, private=True)
         self.peft: Any = None  # the PeftModel, created when the first adapter is attached
+        self.stacked: StackedLora | None = None  # its adapters' stacks, rebuilt on every attach and drop
+        self.stacked_lora = stacked_lora
         self.lock = threading.RLock()
         self._resident: OrderedDict[str, Path] = OrderedDict()
         self.mixed_batches = 0  # generate() calls that served more than one adapter (observability, tests)
@@ -115,12 +120,19 @@ class LocalEngine:
             self._drop(name)
             raise
         self.peft.eval()
+        self._restack()
+
+    def _restack(self) -> None:
+        if self.stacked_lora and self.peft is not None:
+            self.stacked = self.stacked or StackedLora(self.peft)
+            self.stacked.refresh()
 
     def _drop(self, name: str) -> None:
         if self.peft is not None and name in self.peft.peft_config:
             with warnings.catch_warnings():  # "active adapter changed": we never rely on PEFT's active adapter
                 warnings.simplefilter("ignore", UserWarning)
                 self.peft.delete_adapter(name)
+            self._restack()
 
     def evict(self, name: str) -> None:
         """Detach an adapter and free its weights."""
