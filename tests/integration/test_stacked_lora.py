@@ -62,7 +62,7 @@ def test_step_by_step_forward_with_cache_takes_per_row_adapter_names(engines: tu
 
     stacked, peft = engines
     names = [a or "__base__" for a in ADAPTERS]
-    inputs = stacked._encode(_requests(ADAPTERS))
+    inputs = stacked.encode(_requests(ADAPTERS))
     with torch.inference_mode():
         logits = {}
         for label, engine in (("stacked", stacked), ("peft", peft)):
