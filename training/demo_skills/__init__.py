@@ -90,7 +90,8 @@ register_demo_skill(DemoSkill(
     system_prompt=brand_voice.SYSTEM_PROMPT, routing_examples=brand_voice.ROUTING_EXAMPLES, generate=brand_voice.generate,
     score=brand_voice.score, metrics=brand_voice.METRICS, primary="compliant",
     baselines=[Baseline(label="base + full style guide", system_prompt=brand_voice.STYLE_GUIDE)],
-    max_tokens=200, n_train=64, n_heldout=16, training=_lora(n_epochs=2, batch_size=4, max_seq_len=256),
+    # 1,000 curated examples (the seeds' size for a brand voice), one epoch
+    max_tokens=200, n_train=1000, n_heldout=40, training=_lora(n_epochs=1, batch_size=4, max_seq_len=256),
 ))
 register_demo_skill(DemoSkill(
     name=status_json.NAME, kind="format", output="json", schema=status_json.SCHEMA,
@@ -98,7 +99,8 @@ register_demo_skill(DemoSkill(
     system_prompt=status_json.SYSTEM_PROMPT, routing_examples=status_json.ROUTING_EXAMPLES, generate=status_json.generate,
     score=status_json.score, metrics=status_json.METRICS, primary="field_accuracy",
     baselines=[Baseline(label="base + schema and rules, constrained", system_prompt=status_json.RULES, constrained=True)],
-    max_tokens=160, n_train=320, n_heldout=24, training=_lora(n_epochs=2, batch_size=4, max_seq_len=320),
+    # 500 curated pairs (the seeds' size for a strict JSON format), one epoch
+    max_tokens=160, n_train=500, n_heldout=40, training=_lora(n_epochs=1, batch_size=4, max_seq_len=400),
 ))
 register_demo_skill(DemoSkill(
     name=legal.NAME, kind="reasoning",
@@ -106,7 +108,9 @@ register_demo_skill(DemoSkill(
     system_prompt=legal.SYSTEM_PROMPT, routing_examples=legal.ROUTING_EXAMPLES, generate=legal.generate,
     score=legal.score, metrics=legal.METRICS, primary="citation_f1",
     baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
-    max_tokens=256, n_train=120, n_heldout=12, training=_lora(n_epochs=2, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024),
+    # ~900-token prompts: gradient checkpointing keeps a batch of 4 near 4 GB instead of 12 (OOM on a shared machine)
+    max_tokens=256, n_train=200, n_heldout=12, training=_lora(n_epochs=1, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024,
+                                                          gradient_checkpointing=True, num_threads=2),
 ))
 
 register_demo_skill(DemoSkill(
