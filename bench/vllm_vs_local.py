@@ -40,18 +40,12 @@ from skillstack.skills.backends.registry import build_backend  # noqa: E402
 from skillstack.skills.backends.requests import Backend, ChatRequest, Completion  # noqa: E402
 from skillstack.skills.runtime import SkillRuntime  # noqa: E402
 from skillstack.skills.vllm_server import VllmOptions, VllmServer  # noqa: E402
+from skillstack.training.demo_skills import brand_voice  # noqa: E402
 
 SECTION = "vllm"
 SKILL = "brand-voice"
 EXTRA = ("voice-b", "voice-c", "voice-d")
-PROMPTS = ["Customer Maria was charged twice. Respond.",
-           "Write a reply to Tom, whose debit card was declined at the supermarket.",
-           "Reply to a customer who cannot log in to the mobile app.",
-           "Customer Aisha asks why her transfer to Spain has not arrived. Answer her in our brand voice.",
-           "Draft a response to an angry customer complaining about an overdraft fee.",
-           "Respond to Ken: he wants to close his savings account.",
-           "A customer says they never received their new card. Write the support reply.",
-           "Answer this customer message: I forgot my online banking password and I'm locked out."]
+PROMPTS = brand_voice.ROUTING_EXAMPLES[:8]  # the skill's own routing examples: 8 short support requests
 SYSTEM = "You are Lumen Care, the support voice of Lumen Bank."
 
 Engine = Callable[[str], Backend]  # skill name -> that skill's backend on one engine

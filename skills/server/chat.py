@@ -28,7 +28,7 @@ from skillstack.settings import Settings
 from skillstack.skills import tool_calls as tc
 from skillstack.skills.chat_model import SkillChatModel
 from skillstack.skills.runtime import BASE, get_runtime
-from .errors import APIError, error_body, from_skillstack, log
+from .errors import APIError, error_body, from_skillstack, log, stream_error_event
 from .options import ServerOptions
 from .schemas import UNSUPPORTED_CHAT_FIELDS, ChatCompletion, ChatCompletionRequest, ChatMessage, ToolCall
 
@@ -256,8 +256,7 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
             if await request.is_disconnected():
                 return
     except SkillstackError as exc:
-        error = from_skillstack(exc)
-        yield f"data: {json.dumps(error_body(error.message, type=error.type, param=error.param, code=error.code))}\n\n"
+        yield stream_error_event(exc)
         return
     except Exception as exc:  # headers are sent: the client learns of the failure in-band
         log.error("internal error while streaming %s", prepared.name, exc_info=exc)

@@ -145,3 +145,12 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+def stream_error_event(exc: SkillstackError) -> str:
+    """A server-sent event carrying exc in OpenAI's error shape: headers are sent, so a stream fails in-band."""
+    import json
+
+    error = from_skillstack(exc)
+    return f"data: {json.dumps(error_body(error.message, type=error.type, param=error.param, code=error.code))}\n\n"
+

@@ -26,7 +26,7 @@ from skillstack.errors import SkillstackError
 from skillstack.settings import Settings
 from skillstack.skills.runtime import get_runtime
 from .chat import pull_chunks, langchain_messages
-from .errors import APIError, error_body, from_skillstack, log
+from .errors import APIError, error_body, from_skillstack, log, stream_error_event
 from .options import ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest
 
@@ -143,8 +143,7 @@ class GraphChat:
                     if await request.is_disconnected():
                         return
             except SkillstackError as exc:
-                error = from_skillstack(exc)
-                yield f"data: {json.dumps(error_body(error.message, type=error.type, param=error.param, code=error.code))}\n\n"
+                yield stream_error_event(exc)
                 return
             except Exception as exc:  # headers are sent: the client learns of the failure in-band
                 log.error("internal error while streaming %s", GRAPH_MODEL, exc_info=exc)
