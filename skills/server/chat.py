@@ -28,7 +28,7 @@ from skillstack.settings import Settings
 from skillstack.skills import tool_calls as tc
 from skillstack.skills.chat_model import SkillChatModel
 from skillstack.skills.runtime import BASE, get_runtime
-from .errors import APIError, error_body, from_skillstack, log, stream_error_event
+from .errors import APIError, from_skillstack, stream_error_event
 from .options import ServerOptions
 from .schemas import UNSUPPORTED_CHAT_FIELDS, ChatCompletion, ChatCompletionRequest, ChatMessage, ToolCall
 
@@ -255,12 +255,8 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
                                             for i, call in enumerate(tc.openai_tool_calls(chunk.tool_calls))]})
             if await request.is_disconnected():
                 return
-    except SkillstackError as exc:
-        yield stream_error_event(exc)
-        return
     except Exception as exc:  # headers are sent: the client learns of the failure in-band
-        log.error("internal error while streaming %s", prepared.name, exc_info=exc)
-        yield f"data: {json.dumps(error_body('The server had an error while streaming.', type='server_error'))}\n\n"
+        yield stream_error_event(exc, prepared.name)
         return
     yield delta({}, finish)
     if include_usage:

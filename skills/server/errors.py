@@ -147,10 +147,13 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def stream_error_event(exc: SkillstackError) -> str:
-    """A server-sent event carrying exc in OpenAI's error shape: headers are sent, so a stream fails in-band."""
+def stream_error_event(exc: Exception, model: str) -> str:
+    """A server-sent event carrying exc in OpenAI's error shape: headers are sent, so a stream fails in-band.
+    skillstack's own errors say what went wrong; anything else is logged and reported as a server error."""
     import json
 
-    error = from_skillstack(exc)
-    return f"data: {json.dumps(error_body(error.message, type=error.type, param=error.param, code=error.code))}\n\n"
-
+    if isinstance(exc, SkillstackError):
+        error = from_skillstack(exc)
+        return f"data: {json.dumps(error_body(error.message, type=error.type, param=error.param, code=error.code))}\n\n"
+    log.error("internal error while streaming %s", model, exc_info=exc)
+    return f"data: {json.dumps(error_body('The server had an error while streaming.', type='server_error'))}\n\n"

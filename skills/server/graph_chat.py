@@ -26,7 +26,7 @@ from skillstack.errors import SkillstackError
 from skillstack.settings import Settings
 from skillstack.skills.runtime import get_runtime
 from .chat import pull_chunks, langchain_messages
-from .errors import APIError, error_body, from_skillstack, log, stream_error_event
+from .errors import APIError, from_skillstack, log, stream_error_event
 from .options import ServerOptions
 from .schemas import ChatCompletion, ChatCompletionRequest
 
@@ -142,12 +142,8 @@ class GraphChat:
                         answer = value["answer"]
                     if await request.is_disconnected():
                         return
-            except SkillstackError as exc:
-                yield stream_error_event(exc)
-                return
             except Exception as exc:  # headers are sent: the client learns of the failure in-band
-                log.error("internal error while streaming %s", GRAPH_MODEL, exc_info=exc)
-                yield f"data: {json.dumps(error_body('The server had an error while streaming.', type='server_error'))}\n\n"
+                yield stream_error_event(exc, GRAPH_MODEL)
                 return
             if include_usage:
                 yield event([], usage=self._usage(messages, answer))
