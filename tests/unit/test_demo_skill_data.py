@@ -41,12 +41,23 @@ def test_routing_examples_are_varied_and_within_eight_to_fifteen():
 
 def test_every_brand_voice_training_reply_meets_the_rubric(generated):
     train, heldout, provenance = generated["brand-voice"]
-    assert provenance["prompts"] == "built-in situations" and provenance["corpus"] is None
+    assert provenance["prompts"].startswith("built-in problems") and provenance["corpus"] is None
     for example in train:
         user, reply = example["messages"][1]["content"], example["messages"][2]["content"]
-        name = next((n for n in brand_voice.NAMES if n in user), None)
-        assert all(brand_voice.rubric_checks(reply, name).values()), reply
+        name = re.match(r"Hi ([^,]+),", reply).group(1)
+        assert name == "there" or name in user, (user, reply)
+        assert all(brand_voice.rubric_checks(reply, None if name == "there" else name).values()), reply
     assert all(m["role"] == "user" for item in heldout for m in item["messages"])
+
+
+def test_brand_voice_prompts_come_in_many_registers_with_several_problems_and_accented_names(generated):
+    train, heldout, provenance = generated["brand-voice"]
+    users = [e["messages"][1]["content"] for e in train]
+    assert {item["register"] for item in heldout} >= {"polite", "angry", "terse"}
+    assert any(re.search(r"[À-ž]", u) for u in users) and any(u.isupper() for u in users if len(u) > 40)
+    several = [e for e in train if e["messages"][2]["content"].count(" within ") + e["messages"][2]["content"].count(" by ") >= 2]
+    assert len(several) > len(train) // 10
+    assert provenance["curation"]["checked_by"] == "brand-voice rubric" and provenance["curation"]["dropped"] >= 0
 
 
 def test_brand_voice_unseen_greeting_accepts_a_name_only_when_the_message_has_it():
@@ -76,12 +87,34 @@ def test_brand_voice_rubric_catches_each_broken_rule():
     assert brand_voice.rubric_checks(good.replace("Hi Maria,", "Hi there,"), None)["greeting"]
 
 
-def test_brand_voice_uses_real_customer_messages_when_the_corpus_is_there(support_csv):
-    train, heldout, provenance = brand_voice.generate(7, n_train=40, n_heldout=6, corpus_csv=support_csv)
-    assert "bitext" in provenance["prompts"]
-    assert sum("writes:" in e["messages"][1]["content"] or ': "' in e["messages"][1]["content"] for e in train) == 20
-    train_users = {e["messages"][1]["content"] for e in train}
-    assert not train_users & {item["messages"][0]["content"] for item in heldout}
+def test_brand_voice_uses_real_customer_messages_but_never_an_unseen_row(support_csv):
+    import csv
+
+    from skillstack.training.demo_skills.brand_voice_prompts import unseen_rows
+
+    train, heldout, provenance = brand_voice.generate(7, n_train=60, n_heldout=6, corpus_csv=support_csv)
+    assert "bitext" in provenance["prompts"] and provenance["curation"]["unseen_corpus_rows_left_out"] == 25
+    with support_csv.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    corpus_texts = {" ".join(r["instruction"].split()).replace('"', "'") for r in rows}
+    users = [e["messages"][1]["content"] for e in train]
+    assert sum(any(text in u for text in corpus_texts if len(text) > 30) for u in users[:30]) >= 5
+    unseen = {" ".join(rows[i]["instruction"].split()).replace('"', "'") for i in unseen_rows(rows)}
+    assert not [u for u in users + [i["messages"][0]["content"] for i in heldout] if any(t in u for t in unseen)]
+    assert not set(users) & {item["messages"][0]["content"] for item in heldout}
+
+
+def test_unseen_rows_rebuild_the_rows_the_unseen_set_quotes(support_csv):
+    import csv
+    from pathlib import Path
+
+    from skillstack.training.demo_skills.brand_voice_prompts import unseen_rows
+
+    unseen_file = Path(__file__).resolve().parents[2] / "bench" / "unseen" / "skills" / "brand_voice_messages.jsonl"
+    quoted = {int(r["source"].split()[-1]) for r in map(json.loads, unseen_file.read_text().splitlines())
+              if r["source"].startswith("bitext row")}
+    with support_csv.open(encoding="utf-8", newline="") as handle:
+        assert unseen_rows(list(csv.DictReader(handle))) == quoted
 
 
 def test_status_answers_follow_the_schema_and_the_counting_rules(generated):

@@ -90,7 +90,8 @@ register_demo_skill(DemoSkill(
     system_prompt=brand_voice.SYSTEM_PROMPT, routing_examples=brand_voice.ROUTING_EXAMPLES, generate=brand_voice.generate,
     score=brand_voice.score, metrics=brand_voice.METRICS, primary="compliant",
     baselines=[Baseline(label="base + full style guide", system_prompt=brand_voice.STYLE_GUIDE)],
-    max_tokens=200, n_train=64, n_heldout=16, training=_lora(n_epochs=2, batch_size=4, max_seq_len=256),
+    # 1,000 curated examples (the seeds' size for a brand voice), one epoch
+    max_tokens=200, n_train=1000, n_heldout=40, training=_lora(n_epochs=1, batch_size=4, max_seq_len=256),
 ))
 register_demo_skill(DemoSkill(
     name=status_json.NAME, kind="format", output="json", schema=status_json.SCHEMA,

@@ -9,12 +9,14 @@ when that corpus is present, else from built-in bank situations. Not here: train
 
 from __future__ import annotations
 
-import csv
 import random
 import re
-from dataclasses import dataclass
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from .brand_voice_prompts import (HELDOUT_NAMES, NAMES, Message, Problem, corpus_message, customer_message,
+                                  load_corpus_messages)
 
 NAME = "brand-voice"
 SYSTEM_PROMPT = "You are Lumen Care, the support voice of Lumen Bank."
@@ -95,47 +97,68 @@ def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, floa
             "compliant": float(all(checks.values()))}
 
 
-@dataclass(frozen=True, kw_only=True)
-class Situation:
-    """One customer problem: how a short prompt states it, how the reply names it, and what Lumen Care does."""
-
-    prompt: str     # after "Customer <name> ..." e.g. "was charged twice"
-    problem: str    # e.g. "a double charge"
-    action: str     # e.g. "refund the duplicate charge to your account"
-
-
-# Short-prompt bank situations (built in, always available). The last ones are held out.
-SITUATIONS = [
-    Situation(prompt="was charged twice for one purchase", problem="being charged twice", action="refund the duplicate charge to your account"),
-    Situation(prompt="had a card payment declined abroad", problem="a declined card payment abroad", action="check the block on your card and lift it"),
-    Situation(prompt="cannot log in to online banking", problem="being locked out of online banking", action="reset your online banking access and send you a secure link"),
-    Situation(prompt="is waiting for a transfer that has not arrived", problem="a missing transfer", action="trace the transfer with the receiving bank"),
-    Situation(prompt="was charged an overdraft fee by mistake", problem="an unexpected overdraft fee", action="review the fee and reverse it if it was applied in error"),
-    Situation(prompt="lost their debit card", problem="losing your card", action="freeze the old card and post you a new one"),
-    Situation(prompt="never received the new credit card", problem="a card that never arrived", action="cancel the missing card and send a replacement"),
-    Situation(prompt="wants to close a savings account", problem="closing your savings account", action="prepare the closure and move your balance to your current account"),
-    Situation(prompt="sees a payment they do not recognise", problem="a payment you don't recognise", action="open a dispute and investigate the payment"),
-    Situation(prompt="wants to change their home address", problem="updating your address", action="update the address on your account"),
-    Situation(prompt="was not paid interest this month", problem="missing interest", action="check your interest calculation and credit anything owed"),
-    Situation(prompt="had a direct debit bounce", problem="a returned direct debit", action="contact the biller and arrange a new collection date"),
-    Situation(prompt="is unhappy with the wait at the branch", problem="the long wait at our branch", action="pass your feedback to the branch manager and have them call you"),
-    Situation(prompt="cannot find last month's statement", problem="a missing statement", action="email you a copy of last month's statement"),
-    Situation(prompt="wants a higher daily card limit", problem="your daily card limit", action="review a higher daily limit for your card"),
-    Situation(prompt="was charged a foreign transaction fee on a premium card", problem="a foreign transaction fee", action="refund the fee that your premium card should have waived"),
-    Situation(prompt="has a mortgage payment that did not go through", problem="a failed mortgage payment", action="retry the payment and make sure no late fee is added"),
-    Situation(prompt="did not get a one-time passcode by text", problem="passcodes that don't arrive", action="check your phone number and resend the passcode"),
-    Situation(prompt="wants to dispute an ATM that kept their cash", problem="an ATM that kept your cash", action="claim the cash back from the ATM operator"),
-    Situation(prompt="had their account frozen after a large deposit", problem="a frozen account", action="review the deposit and unfreeze your account"),
-    Situation(prompt="is being asked for a cheque deposit fee", problem="a cheque deposit fee", action="review the cheque fee and refund it if it was wrong"),
-    Situation(prompt="wants to stop a standing order", problem="stopping a standing order", action="cancel the standing order"),
-    Situation(prompt="was double charged for a hotel booking", problem="a double hotel charge", action="recover the second hotel charge for you"),
-    Situation(prompt="cannot add their card to a mobile wallet", problem="adding your card to your wallet", action="re-enable your card for mobile wallets"),
-    Situation(prompt="received a suspicious text claiming to be from the bank", problem="a suspicious text message", action="have our fraud team review the message and secure your account"),
-    Situation(prompt="wants to know why a loan application is still pending", problem="a pending loan application", action="chase your loan application with our lending team"),
-    Situation(prompt="was charged a late fee after paying on time", problem="a late fee after an on-time payment", action="remove the late fee"),
-    Situation(prompt="has a card stuck in a branch machine", problem="a card swallowed by a machine", action="order you a new card and cancel the old one"),
+P = Problem
+# Bank problems in the project's own words (several ways to say each). The last HELDOUT_PROBLEMS are held out.
+PROBLEMS = [
+    P(says=("I was charged twice for one purchase", "the same payment left my account two times"), terse="charged twice",
+      problem="being charged twice", action="refund the duplicate charge to your account"),
+    P(says=("my card was declined abroad", "my card stopped working on holiday"), terse="card declined abroad",
+      problem="a declined card payment abroad", action="check the block on your card and lift it"),
+    P(says=("I can't log in to online banking", "the app keeps rejecting my password"), terse="cant log in",
+      problem="being locked out of online banking", action="reset your online banking access and send you a secure link"),
+    P(says=("my transfer still hasn't arrived", "money I sent last week never reached my landlord"), terse="transfer missing",
+      problem="a missing transfer", action="trace the transfer with the receiving bank"),
+    P(says=("you charged me an overdraft fee by mistake", "there's an overdraft fee I shouldn't have"), terse="wrong overdraft fee",
+      problem="an unexpected overdraft fee", action="review the fee and reverse it if it was applied in error"),
+    P(says=("I lost my debit card", "my wallet was stolen with my card in it"), terse="lost my card",
+      problem="losing your card", action="freeze the old card and post you a new one"),
+    P(says=("my new credit card never came", "the replacement card you promised never arrived"), terse="card never arrived",
+      problem="a card that never arrived", action="cancel the missing card and send a replacement"),
+    P(says=("I want to close my savings account", "please shut my savings account"), terse="close savings",
+      problem="closing your savings account", action="prepare the closure and move your balance to your current account"),
+    P(says=("there's a payment I don't recognise", "someone spent money on my card that wasn't me"), terse="unknown payment",
+      problem="a payment you don't recognise", action="open a dispute and investigate the payment"),
+    P(says=("I need to change my home address", "I moved house and my address is still the old one"), terse="new address",
+      problem="updating your address", action="update the address on your account"),
+    P(says=("I wasn't paid any interest this month", "my savings interest is missing"), terse="no interest paid",
+      problem="missing interest", action="check your interest calculation and credit anything owed"),
+    P(says=("my direct debit bounced", "my gym direct debit was returned"), terse="direct debit bounced",
+      problem="a returned direct debit", action="contact the biller and arrange a new collection date"),
+    P(says=("I waited an hour at the branch", "the queue at your branch was endless"), terse="branch wait",
+      problem="the long wait at our branch", action="pass your feedback to the branch manager and have them call you"),
+    P(says=("I can't find last month's statement", "my statement for last month isn't in the app"), terse="statement missing",
+      problem="a missing statement", action="email you a copy of last month's statement"),
+    P(says=("I need a higher daily card limit", "my card limit is too low for my rent"), terse="raise my limit",
+      problem="your daily card limit", action="review a higher daily limit for your card"),
+    P(says=("I was charged a foreign fee on my premium card", "my premium card charged me for spending abroad"), terse="foreign fee",
+      problem="a foreign transaction fee", action="refund the fee that your premium card should have waived"),
+    P(says=("my mortgage payment didn't go through", "the mortgage payment failed this month"), terse="mortgage payment failed",
+      problem="a failed mortgage payment", action="retry the payment and make sure no late fee is added"),
+    P(says=("I'm not getting the one-time passcode by text", "the security code text never comes"), terse="no passcode",
+      problem="passcodes that don't arrive", action="check your phone number and resend the passcode"),
+    P(says=("the ATM kept my cash", "the cash machine took my money but gave me nothing"), terse="atm kept cash",
+      problem="an ATM that kept your cash", action="claim the cash back from the ATM operator"),
+    P(says=("my account was frozen after a big deposit", "you froze my account when my salary came in"), terse="account frozen",
+      problem="a frozen account", action="review the deposit and unfreeze your account"),
+    P(says=("I was asked for a cheque deposit fee", "you charged me to deposit a cheque"), terse="cheque fee",
+      problem="a cheque deposit fee", action="review the cheque fee and refund it if it was wrong"),
+    P(says=("I want to stop a standing order", "please cancel my monthly standing order"), terse="stop standing order",
+      problem="stopping a standing order", action="cancel the standing order"),
+    P(says=("a hotel charged me twice", "my hotel booking shows up twice on my card"), terse="hotel double charge",
+      problem="a double hotel charge", action="recover the second hotel charge for you"),
+    P(says=("I can't add my card to my phone wallet", "my card won't go into the mobile wallet"), terse="wallet wont work",
+      problem="adding your card to your wallet", action="re-enable your card for mobile wallets"),
+    P(says=("I got a suspicious text pretending to be you", "a text asked me for my PIN, was that you?"), terse="scam text",
+      problem="a suspicious text message", action="have our fraud team review the message and secure your account"),
+    P(says=("my loan application is still pending", "nobody has decided on my loan yet"), terse="loan still pending",
+      problem="a pending loan application", action="chase your loan application with our lending team"),
+    P(says=("I got a late fee even though I paid on time", "you fined me for a payment I made on time"), terse="unfair late fee",
+      problem="a late fee after an on-time payment", action="remove the late fee"),
+    P(says=("a branch machine swallowed my card", "the machine in the branch ate my card"), terse="machine ate card",
+      problem="a card swallowed by a machine", action="order you a new card and cancel the old one"),
 ]
-HELDOUT_SITUATIONS = 6  # the last six situations never appear in training
+del P
+HELDOUT_PROBLEMS = 6  # the last six problems never appear in training
 
 # Real customer messages (Bitext corpus) by intent, restated for a bank: what the reply names and does.
 INTENTS = {
@@ -159,111 +182,98 @@ INTENTS = {
     "cancel_order": ("cancelling your payment", "cancel the pending payment"),
     "newsletter_subscription": ("your email preferences", "update your email preferences"),
     "review": ("sharing your feedback", "pass your feedback to the right team"),
+    "track_order": ("where your delivery is", "track your card delivery and text you the tracking link"),
+    "delivery_period": ("how long delivery takes", "confirm the delivery date for you"),
+    "change_order": ("changing your request", "update your request the way you asked"),
 }
-
-NAMES = ["Maria", "Tom", "Aisha", "Ken", "Lena", "Omar", "Priya", "Jonas", "Chloe", "Diego", "Hannah", "Yusuf",
-         "Sofia", "Liam", "Mei", "Carlos", "Fatima", "Noah", "Elena", "Sam", "Ines", "Marco", "Grace", "Tariq",
-         "Nadia", "Peter", "Zoe", "Ravi", "Anna", "Felix"]
-HELDOUT_NAMES = ["Beatriz", "Kwame", "Olga", "Hiro", "Lucy", "Matteo", "Amara", "Ben"]
 TIME_FRAMES = ["within 2 business days", "within 24 hours", "within 1 business day", "within 3 business days",
-               "by end of day tomorrow", "within 48 hours"]
-
-_SHORT_PROMPTS = ["Customer {name} {situation}. Respond.", "{name} {situation}. Write our reply.",
-                  "Reply to {name}, who {situation}.", "Customer {name} {situation}. Reply as Lumen Care."]
-_SHORT_PROMPTS_NO_NAME = ["A customer {situation}. Respond.", "Reply to a customer who {situation}."]
-_MESSAGE_PROMPTS = ['Customer {name} writes: "{message}" Respond.', 'Reply to {name}: "{message}"',
-                    'A customer writes: "{message}" Respond.']
+               "by end of day tomorrow", "within 48 hours", "by end of day", "today", "by tomorrow",
+               "within 5 working days", "within 2 hours", "within one business day"]
 
 _OPENINGS = ["I completely understand how stressful {problem} can be.",
              "Thanks for telling us about {problem}, and I completely understand why you're concerned.",
-             "I'm sorry about {problem}.",
-             "Thank you for reaching out about {problem}."]
+             "I completely understand why {problem} has upset you, and I'm sorry.",
+             "I'm sorry about {problem}.", "Thank you for reaching out about {problem}.",
+             "I completely understand, and I'm sorry for the trouble with {problem}."]
 _ACTIONS = ["Here's what I'll do: I'll {action} {time}.", "Here's what I'll do: our team will {action} {time}.",
-            "I'll {action} {time}, and you'll get a confirmation by email."]
+            "I'll {action} {time}, and you'll get a confirmation by email.", "Here's what I'll do: {time}, I'll {action}.",
+            "Our team will {action} {time}, and I'll keep you posted."]
+_MORE_ACTIONS = ["I'll also {action} {time}.", "On top of that, we'll {action} {time}.", "And I'll {action} {time} as well."]
 _CLOSINGS = ["You're in good hands, and thanks for your patience.", "Thanks for your patience while we sort this out.",
              "You're in good hands. Is there anything else I can help with?",
-             "Is there anything else I can help with? Just reply to this message."]
+             "Is there anything else I can help with? Just reply to this message.",
+             "Thanks for your patience, and you're in good hands.", "You're in good hands from here."]
 
 
-def compose_reply(first_name: str | None, problem: str, action: str, rng: random.Random) -> str:
-    """One on-brand reply; template choices are re-drawn until the rubric holds (at least two signature phrases)."""
+def _lead(text: str) -> str:
+    return text[0].upper() + text[1:]
+
+
+def compose_reply(first_name: str | None, problems: tuple[str, ...], actions: tuple[str, ...], rng: random.Random) -> str:
+    """One on-brand reply naming every problem and a dated step for each (may miss the rubric: the caller curates)."""
     greeting = f"Hi {first_name}," if first_name else "Hi there,"
-    while True:
-        body = " ".join([rng.choice(_OPENINGS).format(problem=problem),
-                         rng.choice(_ACTIONS).format(action=action, time=rng.choice(TIME_FRAMES)),
-                         rng.choice(_CLOSINGS)])
-        reply = f"{greeting}\n\n{body}\n\n{SIGN_OFF}"
-        if all(rubric_checks(reply, first_name).values()):
-            return reply
+    steps = [_lead(rng.choice(_ACTIONS).format(action=actions[0], time=rng.choice(TIME_FRAMES)))]
+    steps += [rng.choice(_MORE_ACTIONS).format(action=action, time=rng.choice(TIME_FRAMES)) for action in actions[1:]]
+    body = " ".join([rng.choice(_OPENINGS).format(problem=" and ".join(problems)), *steps, rng.choice(_CLOSINGS)])
+    return f"{greeting}\n\n{body}\n\n{SIGN_OFF}"
 
 
-def load_customer_messages(csv_path: Path) -> dict[str, list[str]]:
-    """Customer messages of the bank-relevant intents in the Bitext corpus, by intent, in file order."""
-    messages: dict[str, list[str]] = {intent: [] for intent in INTENTS}
-    with csv_path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            text = " ".join(row["instruction"].split())
-            if row["intent"] in messages and 12 <= len(text) <= 160 and "{{" not in text:
-                messages[row["intent"]].append(text.replace('"', "'"))
-    return messages
-
-
-@dataclass(frozen=True, kw_only=True)
-class Prompt:
-    user: str
-    first_name: str | None
-    problem: str
-    action: str
-
-
-def _short_prompt(situation: Situation, name: str | None, rng: random.Random) -> Prompt:
-    template = rng.choice(_SHORT_PROMPTS if name else _SHORT_PROMPTS_NO_NAME)
-    return Prompt(user=template.format(name=name, situation=situation.prompt), first_name=name,
-                  problem=situation.problem, action=situation.action)
-
-
-def _message_prompt(message: str, intent: str, name: str | None, rng: random.Random) -> Prompt:
-    template = rng.choice(_MESSAGE_PROMPTS[:2] if name else _MESSAGE_PROMPTS[2:])
-    problem, action = INTENTS[intent]
-    return Prompt(user=template.format(name=name, message=message), first_name=name, problem=problem, action=action)
-
-
-def _maybe_name(names: list[str], rng: random.Random) -> str | None:
-    return None if rng.random() < 0.2 else rng.choice(names)
+def _messages(rng: random.Random, count: int, problems: list[Problem], corpus: list[tuple[str, str]],
+              names: list[str]) -> list[Message]:
+    """count messages: a third from the corpus (when given), the rest in registers, one to three problems each."""
+    out = []
+    for index in range(count):
+        if corpus and index % 3 == 0:
+            intent, text = rng.choice(corpus)
+            out.append(corpus_message(text, *INTENTS[intent], rng, names))
+        else:
+            picked = rng.sample(problems, rng.choices([1, 2, 3], weights=[6, 3, 1])[0])
+            out.append(customer_message(picked, rng, names))
+    return out
 
 
 def generate(seed: int, *, n_train: int, n_heldout: int, corpus_csv: Path | None) -> tuple[list[dict], list[dict], dict]:
     """(train chat examples, held-out items, provenance) for brand-voice; same seed and corpus -> same output.
 
-    Held-out prompts use names and situations (or corpus messages) that training never sees.
+    Held-out prompts use names, problems and corpus messages that training never sees. Every reply is
+    checked by the rubric (the skill's grader) before it enters a set: one that fails is dropped and counted.
     """
     rng = random.Random(seed)
-    train_situations, heldout_situations = SITUATIONS[:-HELDOUT_SITUATIONS], SITUATIONS[-HELDOUT_SITUATIONS:]
-    messages = load_customer_messages(corpus_csv) if corpus_csv else {}
-    train_prompts: list[Prompt] = []
-    heldout_prompts: list[Prompt] = []
-    if messages:
-        # Half the training prompts are real customer messages; each intent's last messages are held out.
-        pool = [(intent, text) for intent, texts in messages.items() for text in texts[:-3]]
-        held = [(intent, text) for intent, texts in messages.items() for text in texts[-3:]]
-        for intent, text in rng.sample(pool, n_train // 2):
-            train_prompts.append(_message_prompt(text, intent, _maybe_name(NAMES, rng), rng))
-        for intent, text in rng.sample(held, n_heldout // 2):
-            heldout_prompts.append(_message_prompt(text, intent, _maybe_name(HELDOUT_NAMES, rng), rng))
-    while len(train_prompts) < n_train:
-        train_prompts.append(_short_prompt(rng.choice(train_situations), _maybe_name(NAMES, rng), rng))
-    while len(heldout_prompts) < n_heldout:
-        heldout_prompts.append(_short_prompt(rng.choice(heldout_situations), _maybe_name(HELDOUT_NAMES, rng), rng))
-    rng.shuffle(train_prompts)
+    corpus_train: list[tuple[str, str]] = []
+    corpus_held: list[tuple[str, str]] = []
+    left_out = 0
+    if corpus_csv:
+        messages, left_out = load_corpus_messages(corpus_csv, set(INTENTS))
+        corpus_train = [(intent, text) for intent, texts in messages.items() for text in texts[:-4]]
+        corpus_held = [(intent, text) for intent, texts in messages.items() for text in texts[-4:]]
+    dropped: Counter[str] = Counter()
+    seen: set[str] = set()
 
-    train = [{"messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": p.user},
-                           {"role": "assistant", "content": compose_reply(p.first_name, p.problem, p.action, rng)}]}
-             for p in train_prompts]
+    def curated(count: int, problems: list[Problem], corpus: list[tuple[str, str]], names: list[str]) -> list[tuple[Message, str]]:
+        kept: list[tuple[Message, str]] = []
+        while len(kept) < count:
+            for message in _messages(rng, count - len(kept), problems, corpus, names):
+                reply = compose_reply(message.first_name, message.problems, message.actions, rng)
+                failed = [rule for rule, ok in rubric_checks(reply, message.first_name).items() if not ok]
+                if failed:
+                    dropped.update(failed)
+                elif message.user not in seen:
+                    seen.add(message.user)
+                    kept.append((message, reply))
+        return kept
+
+    train = [{"messages": [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": m.user},
+                           {"role": "assistant", "content": reply}]}
+             for m, reply in curated(n_train, PROBLEMS[:-HELDOUT_PROBLEMS], corpus_train, NAMES)]
     # Held-out prompts carry no system turn: the skill's manifest supplies it at inference.
-    heldout = [{"messages": [{"role": "user", "content": p.user}],
-                "first_name": p.first_name, "reference": compose_reply(p.first_name, p.problem, p.action, rng)}
-               for p in heldout_prompts]
-    provenance = {"prompts": "bitext customer-support messages + built-in situations" if messages else "built-in situations",
+    heldout = [{"messages": [{"role": "user", "content": m.user}], "first_name": m.first_name, "register": m.register,
+                "reference": reply}
+               for m, reply in curated(n_heldout, PROBLEMS[-HELDOUT_PROBLEMS:], corpus_held, HELDOUT_NAMES)]
+    provenance = {"prompts": ("bitext customer-support messages + " if corpus_train else "")
+                  + "built-in problems in 8 registers (polite, angry, terse, caps, texting, rambling, formal, signed)",
                   "corpus": "../shared/corpora/customer-support/bitext_customer_support.csv (Bitext, CDLA-Sharing-1.0)"
-                  if messages else None}
+                  if corpus_train else None,
+                  "curation": {"checked_by": "brand-voice rubric", "dropped": sum(dropped.values()),
+                               "dropped_by_rule": dict(sorted(dropped.items())),
+                               "unseen_corpus_rows_left_out": left_out}}
     return train, heldout, provenance
