@@ -22,7 +22,7 @@ def main(
     no_corpus: bool = typer.Option(False, "--no-corpus", help="Use only built-in prompts for brand-voice, even if --support-csv is given."),
     evaluate: bool = typer.Option(True, "--eval/--no-eval", help="Write the eval card against the base model."),
     eval_only: bool = typer.Option(False, "--eval-only", help="Only (re)write the eval card of the already-built skill folders."),
-    unseen: bool = typer.Option(False, "--unseen", help="Also write each skill's card on its unseen set (bench/unseen/skills), with --eval-only."),
+    unseen: bool = typer.Option(False, "--unseen", help="Also write each skill's card on its unseen set (bench/unseen/skills) and the data audit."),
     threads: int = typer.Option(0, "--threads", help="torch CPU threads for evaluation (0: torch's default; 1 is fastest on a busy shared machine)."),
     home: Optional[Path] = typer.Option(None, "--home", help="skillstack home; default $SKILLSTACK_HOME or ~/.skillstack."),
 ) -> None:
@@ -50,22 +50,22 @@ def main(
             if eval_only:
                 card = evaluate_built(settings, DEMO_SKILLS[name], dest or BUNDLED_DIR).card
                 typer.echo(f"{name}: promoted={card.promoted} " + json.dumps({c.label: c.metrics for c in card.conditions}))
-                if unseen:  # the data section too: the dataset regenerated as trained (deterministic), audited
-                    from .build import data_report, write_data_report
-                    from .unseen import write_unseen_items
+            else:
+                folder = build_demo_skill(settings, DEMO_SKILLS[name], data_dir=data_dir or settings.home / "datasets" / "demo-skills",
+                                          dest_root=dest or BUNDLED_DIR, corpus_csv=corpus, evaluate=evaluate)
+                typer.echo(f"{name}: {folder}")
+            if unseen:  # the data section too: the dataset regenerated as trained (deterministic), audited
+                from .build import data_report, write_data_report
+                from .unseen import write_unseen_items
 
-                    train_path, heldout_path, _ = write_datasets(DEMO_SKILLS[name], data_dir or settings.home / "datasets" / "demo-skills",
-                                                                 corpus_csv=corpus if DEMO_SKILLS[name].uses_corpus else None)
-                    unseen_path = write_unseen_items(name, settings.home / "datasets" / "unseen" / f"{name}.unseen.jsonl")
-                    write_data_report((dest or BUNDLED_DIR) / name, data_report(settings, train_path, heldout_path, unseen_path))
+                train_path, heldout_path, _ = write_datasets(DEMO_SKILLS[name], data_dir or settings.home / "datasets" / "demo-skills",
+                                                             corpus_csv=corpus if DEMO_SKILLS[name].uses_corpus else None)
+                unseen_path = write_unseen_items(name, settings.home / "datasets" / "unseen" / f"{name}.unseen.jsonl")
+                write_data_report((dest or BUNDLED_DIR) / name, data_report(settings, train_path, heldout_path, unseen_path))
                 unseen_eval = evaluate_unseen(settings, DEMO_SKILLS[name], dest or BUNDLED_DIR,
-                                              scratch=settings.home / "datasets" / "unseen") if unseen else None
+                                              scratch=settings.home / "datasets" / "unseen")
                 if unseen_eval is not None:
                     typer.echo(f"{name} unseen: " + json.dumps({c.label: c.metrics for c in unseen_eval.card.conditions}))
-                continue
-            folder = build_demo_skill(settings, DEMO_SKILLS[name], data_dir=data_dir or settings.home / "datasets" / "demo-skills",
-                                      dest_root=dest or BUNDLED_DIR, corpus_csv=corpus, evaluate=evaluate)
-            typer.echo(f"{name}: {folder}")
     except SkillstackError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise typer.Exit(exc.exit_code) from exc
