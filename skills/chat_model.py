@@ -28,7 +28,7 @@ from .structured import check_label, parse_and_validate, schema_from
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user", "function": "user", "chat": "user"}
 # Per-call keyword arguments a request understands (bind(...), invoke(..., **kwargs)).
 _CALL_PARAMS = {"temperature", "top_p", "seed", "max_tokens", "json_schema", "labels", "system", "grounding", "tools", "tool_choice",
-                "timeout"}
+                "timeout", "cancel"}
 STRUCTURED_METHODS = ("json_schema", "function_calling", "json_mode")
 
 
@@ -154,6 +154,7 @@ class SkillChatModel(BaseChatModel):
             labels=tuple(labels) if labels else None,
             grounding=kwargs.get("grounding"),
             timeout=float(timeout) if timeout is not None else None,
+            cancel=kwargs.get("cancel"),
         )
         return request, tooled
 
