@@ -5,7 +5,8 @@ the body alone cannot (message count and characters, prompt tokens against the m
 max_tokens against what is left of it and the server's cap, schemas decoding will follow), and answers
 as OpenAI does, whole or as server-sent events. Tool calling is the chat model's own (bind_tools'
 encoding, skills/tool_calls.py): OpenAI's `tools` / `tool_choice` go in, its `tool_calls` come out
-(finish_reason "tool_calls"), and an assistant's calls and the tools' results in the history go back in.
+(finish_reason "tool_calls"; streamed as OpenAI does: the call's id and name, then its arguments in
+pieces), and an assistant's calls and the tools' results in the history go back in.
 A stream stops generating when its client goes away: the events are pulled from the model on a helper
 thread that closes the model's stream, which stops the engine at the next token. A whole (non-streamed)
 reply is awaited beside a watcher of the connection: a client that leaves first sets the request's
@@ -282,9 +283,8 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
             usage = chunk.usage_metadata or usage
             if text := content_text(chunk.content):
                 yield delta({"content": text})
-            if chunk.tool_calls:  # a tool call is decoded and checked whole, so it comes as one delta
-                yield delta({"tool_calls": [{"index": i} | call
-                                            for i, call in enumerate(tc.openai_tool_calls(chunk.tool_calls))]})
+            if chunk.tool_call_chunks:
+                yield delta({"tool_calls": [_call_delta(part) for part in chunk.tool_call_chunks]})
             if await request.is_disconnected():
                 return
     except Exception as exc:  # headers are sent: the client learns of the failure in-band
@@ -294,6 +294,16 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
     if include_usage:
         yield event([], usage=_usage(usage))
     yield "data: [DONE]\n\n"
+
+
+def _call_delta(part: dict[str, Any]) -> dict[str, Any]:
+    """A LangChain tool_call_chunk as OpenAI's delta: the first names the call (id, type, name), the rest add
+    arguments text."""
+    function = {"arguments": part.get("args") or ""}
+    if part.get("id") is None:
+        return {"index": part.get("index") or 0, "function": function}
+    return {"index": part.get("index") or 0, "id": part["id"], "type": "function",
+            "function": {"name": part.get("name")} | function}
 
 
 async def pull_chunks(chunks: Iterator[Any]) -> AsyncIterator[Any]:
