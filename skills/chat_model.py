@@ -28,7 +28,7 @@ from .structured import check_label, parse_and_validate, schema_from
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user", "function": "user", "chat": "user"}
 # Per-call keyword arguments a request understands (bind(...), invoke(..., **kwargs)).
 _CALL_PARAMS = {"temperature", "top_p", "seed", "max_tokens", "json_schema", "labels", "system", "grounding", "tools", "tool_choice",
-                "timeout"}
+                "timeout", "cancel"}
 STRUCTURED_METHODS = ("json_schema", "function_calling", "json_mode")
 
 
@@ -154,6 +154,7 @@ class SkillChatModel(BaseChatModel):
             labels=tuple(labels) if labels else None,
             grounding=kwargs.get("grounding"),
             timeout=float(timeout) if timeout is not None else None,
+            cancel=kwargs.get("cancel"),
         )
         return request, tooled
 
@@ -207,14 +208,12 @@ class SkillChatModel(BaseChatModel):
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
                 run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
-        request, _ = self._request(messages, stop, kwargs)
-        if request.json_schema is not None or request.labels:  # validated as a whole (JSON, tool calls, labels)
-            whole = self._reply(messages, stop, kwargs)
-            chunks = [{"name": call["name"], "args": json.dumps(call["args"], ensure_ascii=False), "id": call["id"],
-                       "index": i, "type": "tool_call_chunk"} for i, call in enumerate(whole.tool_calls)]
-            yield ChatGenerationChunk(message=AIMessageChunk(
-                content=whole.content, tool_call_chunks=chunks, response_metadata=whole.response_metadata,
-                usage_metadata=whole.usage_metadata, chunk_position="last"))
+        request, tooled = self._request(messages, stop, kwargs)
+        if tooled:
+            yield from self._stream_tool_reply(request, messages, stop, kwargs)
+            return
+        if request.json_schema is not None or request.labels:  # validated as a whole (JSON, labels)
+            yield self._whole_chunk(self._reply(messages, stop, kwargs))
             return
         # Backends yield text deltas, then (local, OpenAI with usage) one Completion with the counts.
         completion = None
@@ -226,6 +225,40 @@ class SkillChatModel(BaseChatModel):
         yield ChatGenerationChunk(message=AIMessageChunk(
             content="", chunk_position="last", usage_metadata=_usage(completion) if completion else None,
             response_metadata=self._metadata(completion or Completion(text=""))))
+
+    def _stream_tool_reply(self, request: ChatRequest, messages: list[BaseMessage], stop: list[str] | None,
+                           kwargs: dict[str, Any]) -> Iterator[ChatGenerationChunk]:
+        """A reply in the tool-call encoding as it is decoded: the call's name and id first, then its arguments
+        in pieces (tc.CallStream); an answer in words comes whole at the end. The reply is checked when it ends;
+        one that fails before any piece was sent (cut by max_tokens) is retried whole, with doubled budgets."""
+        request.max_string = request.max_string or request.max_tokens  # as _complete bounds free-text strings
+        reader, completion = tc.CallStream(), None
+        for delta in self.backend.stream(request):
+            if isinstance(delta, Completion):
+                completion = delta
+            else:  # one tool_call_chunk a message: parts of one index in one message would not merge
+                for part in reader.feed(delta):
+                    yield ChatGenerationChunk(message=AIMessageChunk(content="", tool_call_chunks=[part]))
+        try:
+            parsed = parse_and_validate(reader.text, request.json_schema)
+        except OutputValidationError:
+            if reader.call_id is not None:
+                raise
+            yield self._whole_chunk(self._reply(messages, stop, kwargs))
+            return
+        completion = completion or Completion(text=reader.text)
+        text = "" if reader.call_id is not None else tc.parse_reply(parsed)[0]
+        yield ChatGenerationChunk(message=AIMessageChunk(
+            content=text, tool_call_chunks=reader.finish(), chunk_position="last", usage_metadata=_usage(completion),
+            response_metadata=self._metadata(completion, tool_call=reader.call_id is not None)))
+
+    def _whole_chunk(self, whole: AIMessage) -> ChatGenerationChunk:
+        """A reply checked as a whole, as the stream's one chunk."""
+        chunks = [{"name": call["name"], "args": json.dumps(call["args"], ensure_ascii=False), "id": call["id"],
+                   "index": i, "type": "tool_call_chunk"} for i, call in enumerate(whole.tool_calls)]
+        return ChatGenerationChunk(message=AIMessageChunk(
+            content=whole.content, tool_call_chunks=chunks, response_metadata=whole.response_metadata,
+            usage_metadata=whole.usage_metadata, chunk_position="last"))
 
     def with_structured_output(self, schema: Any = None, *, method: str = "json_schema", include_raw: bool = False,
                                strict: bool | None = None, **kwargs: Any) -> Runnable:

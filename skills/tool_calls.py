@@ -10,13 +10,16 @@ on any backend, so tools travel as text and the reply is constrained JSON:
   offered. Each tool's `arguments` is its own parameters schema, so a forced call is always valid;
 - history: an AIMessage's tool_calls render as that same JSON (what the model would have said), a
   ToolMessage as a user turn "Tool result for NAME (call ID): CONTENT".
-One call per reply: a small model loses track of parallel calls. The server maps OpenAI's
-`tools` / `tool_calls` with `openai_tools` and `openai_tool_calls`.
+One call per reply: a small model loses track of parallel calls. Streamed, `CallStream` reads the reply
+as it is decoded: once `{"tool": NAME, "arguments":` is complete the call is announced (name, id), then
+the arguments' JSON text follows piece by piece. The server maps OpenAI's `tools` / `tool_calls` with
+`openai_tools` and `openai_tool_calls`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -93,12 +96,62 @@ def tools_prompt(tools: Sequence[dict[str, Any]], choice: str) -> str:
     return "\n".join(lines)
 
 
+def new_call_id() -> str:
+    return f"call_{uuid.uuid4().hex[:24]}"
+
+
 def parse_reply(value: dict[str, Any]) -> tuple[str, list[dict[str, Any]]]:
     """A decoded reply as (text, LangChain tool calls): the answer's text, or one call with a fresh id."""
     if "tool" in value:
         return "", [{"name": value["tool"], "args": dict(value.get("arguments") or {}),
-                     "id": f"call_{uuid.uuid4().hex[:24]}", "type": "tool_call"}]
+                     "id": new_call_id(), "type": "tool_call"}]
     return str(value.get("answer", "")), []
+
+
+_CALL_HEAD = re.compile(r'\s*\{\s*"tool"\s*:\s*("(?:[^"\\]|\\.)*")\s*,\s*"arguments"\s*:\s*(?=\S)')
+_CLOSERS = " \t\r\n}"
+
+
+class CallStream:
+    """A tool-call reply read as it is decoded: `feed` returns the new LangChain tool_call_chunks.
+
+    The first chunk of the call names the tool and its id with arguments ""; later ones carry the arguments'
+    JSON text in pieces. Trailing `}` and blanks are held back, as one of them closes the whole reply, so the
+    pieces joined are exactly the arguments object. An answer in words yields no chunk (see `text`)."""
+
+    def __init__(self) -> None:
+        self.text = ""  # the reply so far
+        self.call_id: str | None = None  # set once the call is announced
+        self._start = 0  # where the arguments begin in text
+        self._sent = 0  # characters of the arguments already sent
+
+    def feed(self, delta: str) -> list[dict[str, Any]]:
+        self.text += delta
+        chunks = []
+        if self.call_id is None:
+            head = _CALL_HEAD.match(self.text)
+            if head is None:
+                return []
+            self.call_id, self._start = new_call_id(), head.end()
+            chunks.append(self._chunk("", name=json.loads(head.group(1)), id=self.call_id))
+        ready = self.text[self._start:].rstrip(_CLOSERS)
+        return chunks + self._send(ready)
+
+    def finish(self) -> list[dict[str, Any]]:
+        """The arguments' last piece: everything before the reply's closing brace."""
+        if self.call_id is None:
+            return []
+        rest = self.text[self._start:].rstrip()
+        return self._send(rest[:-1].rstrip() if rest.endswith("}") else rest)
+
+    def _send(self, ready: str) -> list[dict[str, Any]]:
+        if len(ready) <= self._sent:
+            return []
+        piece, self._sent = ready[self._sent:], len(ready)
+        return [self._chunk(piece)]
+
+    def _chunk(self, args: str, *, name: str | None = None, id: str | None = None) -> dict[str, Any]:
+        return {"name": name, "args": args, "id": id, "index": 0, "type": "tool_call_chunk"}
 
 
 def tool_call_text(tool_calls: Sequence[dict[str, Any]]) -> str:

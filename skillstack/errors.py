@@ -44,5 +44,9 @@ class TrainingError(SkillstackError):
     """A training run cannot start or continue."""
 
 
+class RequestCancelled(SkillstackError):
+    """The caller withdrew a request (its `cancel` event was set) before its answer was ready."""
+
+
 class BackendError(SkillstackError):
     """A remote model backend (OpenAI or OpenAI-compatible) failed or refused the request."""

@@ -48,7 +48,7 @@ class LocalEngine:
         self.lock = threading.RLock()
         self._resident: OrderedDict[str, Path] = OrderedDict()
         self.mixed_batches = 0  # generate() calls that served more than one adapter (observability, tests)
-        self.cancelled_streams = 0  # streams stopped early because their consumer went away
+        self.cancelled_requests = 0  # requests stopped early: a stream's consumer went away, a cancel event was set
 
     # -- adapters ---------------------------------------------------------------------------------------------
 
@@ -250,7 +250,7 @@ class LocalEngine:
         finally:
             if not finished:  # the consumer closed us early
                 watch.cancelled.set()
-                self.cancelled_streams += 1
+                self.cancelled_requests += 1
             worker.join()
         if errors:
             raise errors[0]

@@ -7,6 +7,7 @@ nor the registry of backend names (registry.py).
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +35,9 @@ class ChatRequest:
     timeout: float | None = field(default=None, metadata={"help": "Seconds the generation may take (None: no limit)."})
     grounding: Grounding | None = field(default=None, metadata={"help": "Local backend: cite only these articles and "
                                                                         "quote only these texts (remote backends ignore it)."})
+    cancel: threading.Event | None = field(default=None, compare=False, metadata={
+        "help": "Local continuous batching: set it to withdraw the request (queued or decoding); the call then "
+                "raises RequestCancelled. Other backends ignore it."})
 
     @property
     def sampling_key(self) -> tuple[Any, ...]:

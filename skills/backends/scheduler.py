@@ -5,7 +5,8 @@ max_rows, while their adapters fit the resident cap beside the adapters in use),
 and appends them to the batch's KV cache (batch_cache.py); then one forward pass decodes a token for
 every row, each row with its own adapter (adapter_names=), sampler (temperature, top_p, seed), logits
 processors (JSON, labels, grounding), stop strings, max_tokens and time limit. A finished row leaves at
-once, and a stream whose consumer went away is dropped at the next step. Not here: the model, adapters
+once, and a stream whose consumer went away, or a request whose `cancel` event was set (a non-streamed
+client that disconnected), is dropped at the next step. Not here: the model, adapters
 and prompt encoding (local.py), the older gather-then-generate() batcher (batching.py).
 """
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from skillstack.errors import RequestCancelled
 from .batch_cache import BatchCache
 from .local import BASE_ADAPTER, LocalEngine, row_constraints
 from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
@@ -97,6 +99,8 @@ class Scheduler:
 
         row = _Row(request=request, folder=folder, trained_on=trained_on,
                    processors=row_constraints(self.engine.tokenizer, request), **target)
+        if request.cancel is not None:  # the caller's own event: setting it drops the row at the next step
+            row.cancelled = request.cancel
         if request.temperature > 0:
             row.warpers = [TemperatureLogitsWarper(request.temperature), TopPLogitsWarper(request.top_p)]
             seed = request.seed if request.seed is not None else random.getrandbits(63)
@@ -140,8 +144,8 @@ class Scheduler:
     def _drop_cancelled(self) -> None:
         for row in self._waiting + self._running:
             if row.cancelled.is_set() and not row.done:
-                row.done = True
-                self.engine.cancelled_streams += 1
+                self._fail(row, RequestCancelled("the request was cancelled (its client went away); send it again"))
+                self.engine.cancelled_requests += 1
         self._waiting = [row for row in self._waiting if not row.done]
         self._compact()
 

@@ -3,7 +3,7 @@
 GET /health and the Playground page (playground.py: it holds no secret) are open; everything else (models,
 chat completions, embeddings, files, fine-tuning jobs and graders, the OpenAPI schema) sits behind `require_key`;
 model `skillstack-graph` answers through the whole meta-agent graph (graph_chat.py). The fine-tuning worker starts and stops with the
-server (the lifespan below). FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync, so concurrent requests run on FastAPI's thread pool
+server (the lifespan below). FastAPI is imported at the top: only `skillstack serve` imports this package. Handlers are sync (chat completions awaits its blocking parts there), so concurrent requests run on FastAPI's thread pool
 and merge in the local engine's batcher; past `max_pending` requests in flight, new ones get a 429.
 """
 
@@ -17,14 +17,15 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, File, Form, Query, Request, UploadFile
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from skillstack.errors import ConfigError
 from skillstack.retrieval.embeddings import embedding_model_name
 from skillstack.settings import Settings
 from skillstack.skills.runtime import BASE, get_runtime
 from .auth import ENV_VAR, KeyRing, require_key
-from .chat import complete, prepare, stream_events
+from .chat import complete_while_connected, prepare, stream_events
 from .embeddings import embed
 from .errors import APIError, BodyLimit, install_error_handlers
 from . import graders, jobs
@@ -120,23 +121,26 @@ def create_app(settings: Settings, *, options: ServerOptions | None = None, keys
 
     @app.post("/v1/chat/completions", response_model=ChatCompletion, dependencies=protected["dependencies"],
               responses=_ERRORS | {200: {"content": {"text/event-stream": {"schema": _SSE_EVENT}}}})
-    def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+    async def chat_completions(body: ChatCompletionRequest, request: Request) -> Any:
+        # Async, so a whole reply can be awaited beside the connection (complete_while_connected); the
+        # blocking parts run on the thread pool as a sync handler would.
         slot = admission.enter()
         streaming = False
         try:
             if body.model == GRAPH_MODEL:
                 if body.stream:
-                    events = graph.stream(request, body, options)
+                    events = await run_in_threadpool(graph.stream, request, body, options)
                     streaming = True
                     return StreamingResponse(slot.held_by(events), media_type="text/event-stream")
                 # Its extra field `skillstack` would be dropped by the ChatCompletion response model.
-                return JSONResponse(graph.complete(body, options).model_dump())
-            prepared = prepare(settings, body, options)
+                return JSONResponse((await run_in_threadpool(graph.complete, body, options)).model_dump())
+            prepared = await run_in_threadpool(prepare, settings, body, options)
             if body.stream:
                 streaming = True
                 return StreamingResponse(slot.held_by(stream_events(request, prepared, body)),
                                          media_type="text/event-stream")
-            return complete(prepared, body)
+            answer = await complete_while_connected(request, prepared, body)
+            return answer if answer is not None else Response(status_code=499)  # nobody is left to read it
         finally:
             if not streaming:
                 slot.release()

@@ -5,9 +5,12 @@ the body alone cannot (message count and characters, prompt tokens against the m
 max_tokens against what is left of it and the server's cap, schemas decoding will follow), and answers
 as OpenAI does, whole or as server-sent events. Tool calling is the chat model's own (bind_tools'
 encoding, skills/tool_calls.py): OpenAI's `tools` / `tool_choice` go in, its `tool_calls` come out
-(finish_reason "tool_calls"), and an assistant's calls and the tools' results in the history go back in.
+(finish_reason "tool_calls"; streamed as OpenAI does: the call's id and name, then its arguments in
+pieces), and an assistant's calls and the tools' results in the history go back in.
 A stream stops generating when its client goes away: the events are pulled from the model on a helper
-thread that closes the model's stream, which stops the engine at the next token. Not here: auth
+thread that closes the model's stream, which stops the engine at the next token. A whole (non-streamed)
+reply is awaited beside a watcher of the connection: a client that leaves first sets the request's
+cancel event, and the scheduler drops its row, queued or decoding, at the next step. Not here: auth
 (auth.py), the error shape (errors.py), the bounds' values (options.py).
 """
 
@@ -22,7 +25,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from skillstack.errors import InputError, SkillError, SkillstackError
+from skillstack.errors import InputError, RequestCancelled, SkillError, SkillstackError
 from skillstack.messages import content_text
 from skillstack.settings import Settings
 from skillstack.skills import tool_calls as tc
@@ -207,9 +210,13 @@ def prepare(settings: Settings, body: ChatCompletionRequest, limits: ServerOptio
     return PreparedChat(name=body.model, model=model, messages=messages, kwargs=kwargs)
 
 
-def complete(prepared: PreparedChat, body: ChatCompletionRequest) -> ChatCompletion:
+def complete(prepared: PreparedChat, body: ChatCompletionRequest,
+             cancel: threading.Event | None = None) -> ChatCompletion:
+    """The whole reply; setting cancel withdraws the request (RequestCancelled)."""
     try:
-        message = prepared.model.invoke(prepared.messages, stop=body.stop_list, **prepared.kwargs)
+        message = prepared.model.invoke(prepared.messages, stop=body.stop_list, cancel=cancel, **prepared.kwargs)
+    except RequestCancelled:
+        raise
     except SkillstackError as exc:
         raise from_skillstack(exc) from None
     usage = message.usage_metadata or {}
@@ -221,6 +228,32 @@ def complete(prepared: PreparedChat, body: ChatCompletionRequest) -> ChatComplet
         "choices": [{"index": 0, "message": answer,
                      "finish_reason": message.response_metadata.get("finish_reason", "stop")}],
         "usage": _usage(usage)})
+
+
+async def complete_while_connected(request: Any, prepared: PreparedChat,
+                                   body: ChatCompletionRequest) -> ChatCompletion | None:
+    """complete() on a worker thread; None when the client disconnected first (its generation is then stopped)."""
+    from starlette.concurrency import run_in_threadpool
+
+    cancel = threading.Event()
+    answer = asyncio.ensure_future(run_in_threadpool(complete, prepared, body, cancel))
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not answer.done():
+        cancel.set()
+    try:
+        return await answer
+    except RequestCancelled:
+        return None
+
+
+async def _disconnected(request: Any) -> None:
+    """Returns when the client closes the connection (the body is read: the next ASGI message is the disconnect)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _usage(usage: dict[str, Any]) -> dict[str, int]:
@@ -250,9 +283,8 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
             usage = chunk.usage_metadata or usage
             if text := content_text(chunk.content):
                 yield delta({"content": text})
-            if chunk.tool_calls:  # a tool call is decoded and checked whole, so it comes as one delta
-                yield delta({"tool_calls": [{"index": i} | call
-                                            for i, call in enumerate(tc.openai_tool_calls(chunk.tool_calls))]})
+            if chunk.tool_call_chunks:
+                yield delta({"tool_calls": [_call_delta(part) for part in chunk.tool_call_chunks]})
             if await request.is_disconnected():
                 return
     except Exception as exc:  # headers are sent: the client learns of the failure in-band
@@ -262,6 +294,16 @@ async def stream_events(request: Any, prepared: PreparedChat, body: ChatCompleti
     if include_usage:
         yield event([], usage=_usage(usage))
     yield "data: [DONE]\n\n"
+
+
+def _call_delta(part: dict[str, Any]) -> dict[str, Any]:
+    """A LangChain tool_call_chunk as OpenAI's delta: the first names the call (id, type, name), the rest add
+    arguments text."""
+    function = {"arguments": part.get("args") or ""}
+    if part.get("id") is None:
+        return {"index": part.get("index") or 0, "function": function}
+    return {"index": part.get("index") or 0, "id": part["id"], "type": "function",
+            "function": {"name": part.get("name")} | function}
 
 
 async def pull_chunks(chunks: Iterator[Any]) -> AsyncIterator[Any]:

@@ -116,15 +116,15 @@ def test_a_stream_yields_the_whole_answer_and_a_seeded_sample_ignores_its_neighb
 
 def test_a_stream_closed_by_its_consumer_leaves_the_batch_at_the_next_step(runtime, scheduler) -> None:
     engine = runtime.engine
-    before = engine.cancelled_streams
+    before = engine.cancelled_requests
     stream = _stream(scheduler, runtime, _request(LONG, max_tokens=4000))
     received = [next(stream) for _ in range(3)]
     assert all(isinstance(piece, str) for piece in received)
     stream.close()
     deadline = time.time() + 120
-    while engine.cancelled_streams == before and time.time() < deadline:
+    while engine.cancelled_requests == before and time.time() < deadline:
         time.sleep(0.05)
-    assert engine.cancelled_streams == before + 1
+    assert engine.cancelled_requests == before + 1
     # The next request is served beside nothing: the abandoned one left the batch instead of decoding 4000 tokens.
     assert scheduler.submit(_request("Say hi.", max_tokens=2)).result(timeout=600).completion_tokens == 2
     assert all(row.request.max_tokens != 4000 for row in scheduler._running) and scheduler.steps < 100

@@ -142,7 +142,7 @@ def test_a_client_hanging_up_mid_stream_stops_the_generation(server_url: str, sk
     import httpx
 
     engine = get_runtime(load_settings(skills_home)).engine
-    before = engine.cancelled_streams
+    before = engine.cancelled_requests
     body = {"model": "base", "messages": [{"role": "user", "content": "Write a very long story about a dragon."}],
             "max_tokens": 4000, "temperature": 0, "stream": True}
     with httpx.stream("POST", f"{server_url}/chat/completions", json=body, timeout=60,
@@ -152,11 +152,34 @@ def test_a_client_hanging_up_mid_stream_stops_the_generation(server_url: str, sk
     assert len(received) >= 3
     # Generating 4000 tokens would hold the engine for minutes; a stopped stream frees it after a token.
     deadline = time.time() + 120
-    while engine.cancelled_streams == before and time.time() < deadline:
+    while engine.cancelled_requests == before and time.time() < deadline:
         time.sleep(0.1)
-    assert engine.cancelled_streams == before + 1
+    assert engine.cancelled_requests == before + 1
     assert engine.lock.acquire(timeout=120)
     engine.lock.release()
+    assert "internal error" not in caplog.text
+
+
+def test_a_non_streamed_client_that_times_out_has_its_generation_dropped(client, skills_home: Path,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    import openai
+
+    engine = get_runtime(load_settings(skills_home)).engine
+    client.chat.completions.create(model="base", messages=[{"role": "user", "content": "Hi"}], max_tokens=1)  # loaded
+    before = engine.cancelled_requests
+    with pytest.raises(openai.APITimeoutError):  # 4000 tokens take minutes on a CPU: the client gives up first
+        client.with_options(timeout=5).chat.completions.create(
+            model="base", messages=[{"role": "user", "content": "Write a very long story about a dragon."}],
+            max_tokens=4000, temperature=0)
+    deadline = time.time() + 120
+    while engine.cancelled_requests == before and time.time() < deadline:
+        time.sleep(0.1)
+    assert engine.cancelled_requests == before + 1
+    # The engine is free again: the abandoned request left the batch instead of decoding 4000 tokens.
+    follow = client.chat.completions.create(model="base", messages=[{"role": "user", "content": "Say hi."}],
+                                            max_tokens=2, temperature=0)
+    assert follow.usage.completion_tokens == 2
+    assert all(row.request.max_tokens != 4000 for row in get_runtime(load_settings(skills_home)).batcher._running)
     assert "internal error" not in caplog.text
 
 

@@ -69,13 +69,16 @@ def test_a_forced_call_comes_back_in_openais_shape(sdk) -> None:
     assert reply.usage.completion_tokens > 0
 
 
-def test_a_streamed_required_call_arrives_as_tool_call_deltas_with_usage(sdk) -> None:
+def test_a_streamed_call_names_itself_first_then_streams_its_arguments_in_pieces(sdk) -> None:
     chunks = list(sdk.chat.completions.create(model="base", messages=SUM, tools=TOOLS, tool_choice="required",
                                               parallel_tool_calls=False, max_tokens=48, temperature=0, stream=True,
                                               stream_options={"include_usage": True}))
     deltas = [d for c in chunks if c.choices for d in c.choices[0].delta.tool_calls or []]
-    assert deltas and deltas[0].id.startswith("call_") and {d.index for d in deltas} == {0}
-    assert_call(deltas[0].function.name, "".join(d.function.arguments or "" for d in deltas))
+    first, rest = deltas[0], deltas[1:]
+    assert first.id.startswith("call_") and first.type == "function" and first.function.arguments == ""
+    assert {d.index for d in deltas} == {0} and all(d.id is None and d.function.name is None for d in rest)
+    assert len([d for d in rest if d.function.arguments]) > 1  # the arguments arrive as they are decoded
+    assert_call(first.function.name, "".join(d.function.arguments for d in deltas))
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
     assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens > 0
 
@@ -133,10 +136,11 @@ def test_chat_openai_bind_tools_calls_through_the_server(serve_url: str) -> None
     jsonschema.validate(call["args"], ADD["function"]["parameters"])
     assert reply.response_metadata["finish_reason"] == "tool_calls"
 
-    streamed = None
-    for chunk in llm.bind_tools(TOOLS, tool_choice="get_weather").stream("What is the weather in Paris?"):
-        streamed = chunk if streamed is None else streamed + chunk
+    chunks = list(llm.bind_tools(TOOLS, tool_choice="get_weather").stream("What is the weather in Paris?"))
+    assert len([c for c in chunks if any(part["args"] for part in c.tool_call_chunks)]) > 1
+    streamed = sum(chunks[1:], chunks[0])
     assert streamed.tool_calls[0]["name"] == "get_weather" and streamed.tool_calls[0]["args"] == {"city": "Paris"}
+    assert streamed.tool_calls[0]["id"].startswith("call_")
 
     answer = llm.bind_tools(TOOLS, tool_choice="none").invoke(
         ["What is 2 plus 3?", reply, ToolMessage("5", tool_call_id=call["id"])])

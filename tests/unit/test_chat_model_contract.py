@@ -80,11 +80,28 @@ def test_bound_tools_are_offered_in_the_prompt_and_the_reply_decodes_into_a_tool
 def test_a_streamed_tool_call_arrives_as_tool_call_chunks() -> None:
     chat = model(json.dumps({"tool": "add", "arguments": {"a": 1, "b": 2}}))
     chunks = list(chat.bind_tools([add], tool_choice="any").stream("What is 1 + 2?"))
-    assert chunks[0].tool_call_chunks[0]["name"] == "add"
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
-    assert full.tool_calls[0]["args"] == {"a": 1, "b": 2}
+    assert chunks[0].tool_call_chunks[0]["name"] == "add" and chunks[0].tool_call_chunks[0]["args"] == ""
+    assert len([c for c in chunks if any(part["args"] for part in c.tool_call_chunks)]) > 1
+    full = sum(chunks[1:], chunks[0])
+    assert full.tool_calls == [{"name": "add", "args": {"a": 1, "b": 2}, "id": chunks[0].tool_call_chunks[0]["id"],
+                                "type": "tool_call"}]
+    assert full.response_metadata["finish_reason"] == "tool_calls" and full.usage_metadata["output_tokens"] == 3
+
+
+class CutStream(ScriptedBackend):
+    """Streams a reply cut before its call is named (max_tokens ran out); answers whole in full."""
+
+    def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
+        self.requests.append(request)
+        yield from ('{"tool": ', '"ad')
+        yield Completion(text="", finish_reason="length")
+
+
+def test_a_streamed_reply_cut_before_its_call_is_named_is_retried_whole() -> None:
+    backend = CutStream(json.dumps({"tool": "add", "arguments": {"a": 1, "b": 2}}))
+    chat = SkillChatModel(skill="greeter", backend=backend, model="base-135m")
+    chunks = list(chat.bind_tools([add], tool_choice="any").stream("What is 1 + 2?"))
+    assert sum(chunks[1:], chunks[0]).tool_calls[0]["args"] == {"a": 1, "b": 2} and len(backend.requests) == 2
 
 
 def test_auto_lets_the_model_answer_in_words_and_none_offers_no_tool() -> None:

@@ -112,3 +112,19 @@ def test_the_decoder_bounds_free_strings_and_leaves_numeric_bounds_to_the_range_
     # the bounds live in the decoding regex itself (schema_bounds), so a forced tool call cannot break them
     one = re.compile(bounded_regex({"type": "integer", "exclusiveMinimum": -3, "exclusiveMaximum": 3}, _WHITESPACE))
     assert [n for n in range(-6, 7) if one.fullmatch(str(n))] == [-2, -1, 0, 1, 2]
+
+
+def test_a_call_read_as_decoded_names_itself_then_sends_exactly_its_arguments_in_pieces() -> None:
+    arguments = {"city": "Pa}ris", "when": {"day": 1}}
+    reply = json.dumps({"tool": "get_weather", "arguments": arguments}) + " "
+    reader = tc.CallStream()
+    chunks = [chunk for char in reply for chunk in reader.feed(char)] + reader.finish()
+    assert chunks[0]["name"] == "get_weather" and chunks[0]["id"].startswith("call_") and chunks[0]["args"] == ""
+    assert all(c["name"] is None and c["id"] is None for c in chunks[1:]) and len(chunks) > 2
+    assert json.loads("".join(c["args"] for c in chunks)) == arguments
+
+
+def test_an_answer_in_words_read_as_decoded_sends_no_call_chunk() -> None:
+    reader = tc.CallStream()
+    assert reader.feed('{"answer": "') == [] and reader.feed('3"}') == [] and reader.finish() == []
+    assert reader.call_id is None and reader.text == '{"answer": "3"}'
