@@ -61,7 +61,7 @@ def render_documents(hits: Sequence[Hit]) -> str:
     for number, hit in enumerate(hits, start=1):
         attributes = [f'id="{number}"']
         if hit.article:
-            attributes.append(f'cite="Article {_attribute(hit.article)}"')
+            attributes.append(f'cite="{_attribute(hit.cite_as)}"')
         if hit.metadata.get("title"):
             attributes.append(f'title="{_attribute(hit.metadata["title"])}"')
         attributes.append(f'source="{_attribute(hit.source.rsplit("/", 1)[-1])}"')
@@ -102,7 +102,7 @@ def ground_answer(text: str, hits: Sequence[Hit]) -> dict[str, Any]:
     fallback = not cited and bool(by_article)
     if fallback:
         cited = list(by_article)[:_FALLBACK_CITATIONS]
-        answer = (answer + " " if answer else "") + " ".join(f"[Article {a}]" for a in cited)
+        answer = (answer + " " if answer else "") + " ".join(f"[{by_article[a].cite_as}]" for a in cited)
     citations = [{**by_article[a].citation, "article": a} for a in cited]
     sources = list(dict.fromkeys(hit.source for hit in hits))
     return {"answer": answer, "citations": citations, "sources": sources, "cited_by_model": not fallback and bool(cited)}

@@ -34,6 +34,7 @@ class Chunk:
 class _Unit:
     kind: str  # article | recital | section | text
     number: str = ""
+    style: str = "Section"  # a section's unit word: "Section", "Clause", "Rule", "Regulation", "Paragraph"
     title: str = ""
     label: str = ""
     context: str = ""
@@ -41,17 +42,17 @@ class _Unit:
     needs_title: bool = False
 
 
-def _heading(line: str) -> tuple[str, str, str, bool] | None:
-    """(kind, number, title, is_markdown) when the line is a heading, else None."""
+def _heading(line: str) -> tuple[str, str, str, str] | None:
+    """(kind, number, title, style) when the line is a heading, else None."""
     markdown = _MARKDOWN_HEADING.fullmatch(line)
     text = markdown.group(2).strip() if markdown else line
     if len(text) > _MAX_HEADING_CHARS:
         return None
-    unit = unit_heading(text)
+    unit = unit_heading(text, marked=bool(markdown))
     if unit is not None and (not unit.sign or markdown or len(text) < 80):
-        return unit.kind, unit.number, unit.title, bool(markdown)
+        return unit.kind, unit.number, unit.title, unit.style
     if markdown:
-        return "section", "", text, True
+        return "section", "", text, "Section"
     return None
 
 
@@ -67,7 +68,8 @@ def _label(unit: _Unit) -> str:
     if unit.kind == "recital":
         return f"Recital {unit.number}"
     if unit.kind == "section" and unit.number:
-        return f"Section {unit.number} \u2014 {unit.title}" if unit.title else f"Section {unit.number}"
+        name = f"{unit.style} {unit.number}"
+        return f"{name} \u2014 {unit.title}" if unit.title else name
     return unit.title
 
 
@@ -100,10 +102,10 @@ def split_units(text: str) -> list[_Unit]:
                 continue
         heading = _heading(line) if line else None
         if heading is not None:
-            kind, number, title, _ = heading
+            kind, number, title, style = heading
             close()
             seen_legal = seen_legal or kind in ("article", "division") or (kind == "section" and bool(number))
-            current = _Unit(kind=kind, number=number, title=title, context=context, needs_title=not title)
+            current = _Unit(kind=kind, number=number, style=style, title=title, context=context, needs_title=not title)
             continue
         if line and _CLOSING.match(line):
             close()
@@ -182,6 +184,7 @@ def chunk_text(text: str, *, source: str, max_chars: int = DEFAULT_MAX_CHARS) ->
                 metadata["recital"] = unit.number
             if unit.kind == "section" and unit.number:
                 metadata["section"] = unit.number
+                metadata["style"] = unit.style
             if unit.title or unit.kind == "recital":
                 metadata["title"] = unit.title or unit.label
             if unit.context:

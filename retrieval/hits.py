@@ -20,7 +20,16 @@ class Hit:
 
     @property
     def article(self) -> str | None:
-        return self.metadata.get("article") or None
+        """The number the unit is cited by: an article's, or a numbered section's ("3.1" of Section 3.1)."""
+        return self.metadata.get("article") or self.metadata.get("section") or None
+
+    @property
+    def cite_as(self) -> str:
+        """How a citation block names the unit: "Article 4", "Section 3.1", "Clause 7"; "" when it has no number."""
+        if not self.article:
+            return ""
+        word = "Article" if self.metadata.get("article") else self.metadata.get("style") or "Section"
+        return f"{word} {self.article}"
 
     @property
     def unit(self) -> tuple[str, ...]:
@@ -28,7 +37,7 @@ class Hit:
 
     @property
     def citation(self) -> dict[str, Any]:
-        return {"source": self.source, "article": self.article, "title": self.metadata.get("title")}
+        return {"source": self.source, "article": self.article, "cite": self.cite_as, "title": self.metadata.get("title")}
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "score": self.score, "source": self.source, "metadata": dict(self.metadata)}

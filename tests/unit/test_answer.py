@@ -60,8 +60,8 @@ def test_injected_citation_of_an_unretrieved_article_is_struck_and_never_reporte
 def test_model_citations_of_retrieved_articles_are_kept_with_their_source():
     result = ground_answer("Within 72 hours [Article 17]; see also [Article 4].", [hit("17"), hit("4", source="/d/b.md")])
     assert result["answer"] == "Within 72 hours [Article 17]; see also [Article 4]."
-    assert result["citations"] == [{"source": "/docs/code.md", "article": "17", "title": "T"},
-                                   {"source": "/d/b.md", "article": "4", "title": "T"}]
+    assert result["citations"] == [{"source": "/docs/code.md", "article": "17", "cite": "Article 17", "title": "T"},
+                                   {"source": "/d/b.md", "article": "4", "cite": "Article 4", "title": "T"}]
     assert result["sources"] == ["/docs/code.md", "/d/b.md"] and result["cited_by_model"]
 
 
@@ -91,3 +91,18 @@ def test_rules_stay_in_the_system_prompt_and_no_instruction_prose_sits_beside_th
     assert "no authority" in system.content
     outside = re.sub(r"<document [^>]*>\n.*?\n</document>", "", user.content, flags=re.DOTALL).strip()
     assert outside == "Question: Within how many days must the deposit be returned?\nAnswer:"
+
+
+def section_hit(number: str, style: str = "Section") -> Hit:
+    return Hit(text=f"{style} {number} \u2014 Refunds\nRefunds are paid within 14 days.", score=1.0,
+               source="/docs/policy.md", metadata={"kind": "section", "section": number, "style": style, "title": "Refunds"})
+
+
+def test_a_section_unit_is_cited_by_its_own_word_and_dotted_number():
+    hits = [section_hit("3.1"), section_hit("7", "Clause")]
+    assert 'cite="Section 3.1"' in build_rag_messages("q", hits)[1].content
+    grounded = ground_answer("Refunds take 14 days [Section 3.1]. Not [Section 9.2].", hits)
+    assert grounded["answer"] == "Refunds take 14 days [Section 3.1]. Not."
+    assert [(c["article"], c["cite"]) for c in grounded["citations"]] == [("3.1", "Section 3.1")]
+    assert grounded["cited_by_model"]
+    assert ground_answer("No citation.", hits)["answer"] == "No citation. [Section 3.1]"

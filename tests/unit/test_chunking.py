@@ -86,3 +86,32 @@ def test_editing_one_article_changes_only_that_chunks_id():
     before = chunk_text("Article 1 — A\nOne.\nArticle 2 — B\nTwo.\n", source="s")
     after = chunk_text("Article 1 — A\nOne, amended.\nArticle 2 — B\nTwo.\n", source="s")
     assert before[0].id != after[0].id and before[1].id == after[1].id
+
+
+POLICY = """# Acme refund policy
+## Section 1 Scope
+This policy covers every order.
+## Section 3.1 Title
+Refunds are paid within 14 days.
+## Clause 7 - Cancellations
+Orders may be cancelled before dispatch.
+## Rule 2.3: Evidence
+Keep the receipt.
+## Regulation 5 Records
+Records are kept for six years.
+"""
+
+
+def test_markdown_policy_units_keep_their_word_number_and_title():
+    chunks = chunk_text(POLICY, source="/docs/policy.md")
+    described = [(c.metadata.get("section"), c.metadata.get("style"), c.metadata.get("title")) for c in chunks
+                 if c.metadata.get("section")]
+    assert described == [("1", "Section", "Scope"), ("3.1", "Section", "Title"), ("7", "Clause", "Cancellations"),
+                         ("2.3", "Rule", "Evidence"), ("5", "Regulation", "Records")]
+    assert chunks[1].text.startswith("Section 3.1 \u2014 Title\n")
+
+
+def test_a_plain_line_that_starts_with_section_is_prose_not_a_heading():
+    chunks = chunk_text("## Section 4 Refunds\nSection 4 applies to every refund.\n", source="/docs/p.md")
+    assert len(chunks) == 1 and chunks[0].metadata["section"] == "4"
+    assert "Section 4 applies to every refund." in chunks[0].text

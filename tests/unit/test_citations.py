@@ -51,8 +51,8 @@ def test_article_headings_in_each_numbering_style_carry_number_and_title():
 
 
 def test_section_and_division_headings_are_told_apart_from_articles():
-    assert unit_heading("Section 3.1 — Notice") == UnitHeading(kind="section", number="3.1", title="Notice")
-    assert unit_heading("CHAPTER II") == UnitHeading(kind="division", number="CHAPTER II", title="")
+    assert unit_heading("Section 3.1 — Notice") == UnitHeading(kind="section", number="3.1", title="Notice", style="Section")
+    assert unit_heading("CHAPTER II") == UnitHeading(kind="division", number="CHAPTER II", title="", style="")
 
 
 def test_a_sentence_that_mentions_an_article_is_not_a_heading():
@@ -63,3 +63,39 @@ def test_a_sentence_that_mentions_an_article_is_not_a_heading():
 def test_quoted_spans_reads_straight_and_curly_quotes_and_drops_trailing_punctuation():
     text = 'It says "within 30 days after the tenancy ends." and “written notice” and «plazo de un mes».'
     assert quoted_spans(text) == ["within 30 days after the tenancy ends", "written notice", "plazo de un mes"]
+
+
+def test_headings_in_common_legal_and_policy_numbering_styles_carry_number_title_and_word():
+    expected = {
+        "Article 4 - Deposits": ("article", "4", "Deposits", "Article"),
+        "Art. 4: Deposits": ("article", "4", "Deposits", "Article"),
+        "§ 12 Repairs": ("article", "12", "Repairs", "Article"),
+        "Section 3.1 - Title": ("section", "3.1", "Title", "Section"),
+        "Section 3. Refunds": ("section", "3", "Refunds", "Section"),
+        "Sec. 2.4.1: Scope": ("section", "2.4.1", "Scope", "Section"),
+        "Clause 7 — Termination": ("clause", "7", "Termination", "Clause"),
+        "Rule 2.3: Evidence": ("rule", "2.3", "Evidence", "Rule"),
+        "Regulation 5 - Records": ("regulation", "5", "Records", "Regulation"),
+        "Paragraph 12A. Fees": ("paragraph", "12A", "Fees", "Paragraph"),
+        "Part II - Obligations": ("division", "Part II", "Obligations", ""),
+    }
+    for line, (word, number, title, style) in expected.items():
+        unit = unit_heading(line)
+        assert (unit.number, unit.title, unit.style) == (number, title, style), line
+        assert unit.kind == ("section" if word not in ("article", "division") else word), line
+
+
+def test_a_marked_heading_may_omit_the_separator_but_a_plain_line_may_not():
+    assert unit_heading("Section 3.1 Title", marked=True) == UnitHeading(kind="section", number="3.1", title="Title",
+                                                                       style="Section")
+    assert unit_heading("Section 4 Refunds", marked=True).number == "4"
+    assert unit_heading("Article 4 Deposits", marked=True).title == "Deposits"
+    assert unit_heading("Part II General provisions", marked=True).number == "Part II"
+    assert unit_heading("Section 4 applies to refunds.") is None
+    assert unit_heading("Article 6 shall apply.") is None
+
+
+def test_section_style_citation_blocks_name_their_dotted_numbers():
+    assert bracketed_articles("Refunds take 14 days [Section 3.1], see [Clause 7] and [Sections 2.4 and 5].") == [
+        "3.1", "7", "2.4", "5"]
+    assert bracketed_articles("[Article 6(1)(a)] and [Art. 17]") == ["6", "17"]

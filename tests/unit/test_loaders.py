@@ -126,3 +126,15 @@ def test_unsupported_types_are_reported_and_loaders_can_be_registered(tmp_path):
         load_document(odd)
     with pytest.raises(ValueError):
         register_loader(["RTF"], lambda path: "")
+
+
+def test_html_policy_headings_in_each_numbering_style_become_numbered_units(tmp_path):
+    from skillstack.retrieval.chunking import chunk_text
+
+    (tmp_path / "policy.html").write_text(
+        "<html><body><h1>Staff handbook</h1><h2>Section 3.1 Leave</h2><p>Staff get 25 days.</p>"
+        "<h2>Art. 4 Conduct</h2><p>Be kind.</p><h3>§ 12 Complaints</h3><p>Write to HR.</p>"
+        "<h2>Clause 7 Notice</h2><p>One month.</p></body></html>", encoding="utf-8")
+    chunks = chunk_text(load_document(tmp_path / "policy.html").text, source="policy.html")
+    described = [(c.metadata.get("article") or c.metadata.get("section"), c.metadata.get("title")) for c in chunks]
+    assert described == [("3.1", "Leave"), ("4", "Conduct"), ("12", "Complaints"), ("7", "Notice")]
