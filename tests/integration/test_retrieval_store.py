@@ -225,3 +225,21 @@ def test_rag_answer_from_the_base_model_cites_only_retrieved_articles(demo_setti
     assert result["citations"][0]["article"] == "4"
     assert re.search(r"\[Article \d+\]", result["answer"])
     assert result["sources"] and all(s.endswith((".md", ".html")) for s in result["sources"])
+
+
+def test_quoted_rag_answer_gives_the_sentence_that_answers_with_its_article(demo_settings):
+    """The deposit article holds two deadlines (14 days to lodge, 10 days to return) and the data code's annex
+    table lists both without an article: the quote is the returning sentence, verbatim, cited as Article 4."""
+    from skillstack.retrieval.answer import answer_question
+    from skillstack.retrieval.retriever import Retriever
+
+    retriever = Retriever(demo_settings)
+    question = "Within how many days after the tenancy ends must a landlord return the deposit?"
+    hits = retriever.search(question, 5)
+    result = answer_question(question, hits, None, mode="quote", embedder=retriever.embedder)
+    quote = re.search(r'"(.+)"', result["answer"]).group(1)
+    assert "Within 10 days after the tenancy ends" in quote
+    assert all(sentence in hits[[h.article for h in hits].index("4")].text for sentence in quote.split(". ") if sentence)
+    assert result["answer"].endswith("[Article 4]")
+    assert [c["article"] for c in result["citations"]] == ["4"]
+    assert "Time limits at a glance" not in result["answer"]

@@ -49,6 +49,13 @@ def test_local_batching_is_continuous_by_default_and_an_unknown_mode_is_refused(
         load_settings(home, max_batch_rows=0)
 
 
+def test_rag_answer_quotes_by_default_and_an_unknown_mode_is_refused(home: Path) -> None:
+    assert load_settings(home).rag_answer == "quote"
+    assert load_settings(home, rag_answer="generate").rag_answer == "generate"
+    with pytest.raises(ConfigError, match="'rag_answer' must be one of quote, generate, got 'llm'"):
+        load_settings(home, rag_answer="llm")
+
+
 def test_skills_dirs_from_environment_split_on_pathsep(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SKILLSTACK_SKILLS_DIRS", "/a:/b")
     assert load_settings(home).skills_dirs == (Path("/a"), Path("/b"))
