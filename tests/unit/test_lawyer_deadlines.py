@@ -3,7 +3,7 @@
 from agents.lawyer.deadlines import deadline_findings, deadlines, elapsed_periods
 from agents.lawyer.prompts import legal_reasoner_messages
 
-RULE = {"article": "4", "text": "(3) Within 10 days after the tenancy ends and the keys are returned, the landlord "
+RULE = {"article": "4", "text": "2. The landlord shall lodge the deposit within 14 days of receiving it.\n3. Within 10 days after the tenancy ends and the keys are returned, the landlord "
         "shall return the deposit in full or the undisputed part with an itemised list of deductions."}
 
 
@@ -19,7 +19,7 @@ def test_deadlines_read_within_and_not_later_than() -> None:
 
 def test_an_elapsed_period_beyond_the_deadline_is_a_finding() -> None:
     (finding,) = deadline_findings("Ana returned the keys six weeks ago.", [RULE])
-    assert finding.sentence() == ("Deadline check: Article 4 allows 10 days; the facts give 6 weeks (42 days): "
+    assert finding.sentence() == ("Deadline check: Article 4(3) allows 10 days; the facts give 6 weeks (42 days): "
                                   "the deadline was exceeded.")
 
 
