@@ -21,6 +21,7 @@ from skillstack.skills.grounding import Grounding
 
 from .cases import composed_cases
 from .citations import flatten, normalise_article
+from .deadlines import deadline_findings
 from .gate import check_citations
 from .prompts import IRAC_SYSTEM, citation_correction, legal_reasoner_messages
 
@@ -110,7 +111,9 @@ class LawyerNodes:
         skill = self.parts.skills.get(name)
         system = None if skill is not None and skill.manifest.system_prompt else IRAC_SYSTEM
         articles = articles_for_prompt(state["hits"])[:MAX_ARTICLES]
-        messages = legal_reasoner_messages(state["task"], articles, system=system, correction=state.get("correction"))
+        findings = [f.sentence() for f in deadline_findings(state["task"], articles)]
+        messages = legal_reasoner_messages(state["task"], articles, system=system, correction=state.get("correction"),
+                                           findings=findings)
         # Locally, decoding cites only the articles shown and quotes only them or the facts (the gate still checks).
         grounding = Grounding.of((a["article"] for a in articles), [*(a["text"] for a in articles), state["task"]])
         draft = str(grounded(self.parts.chat(name), grounding).invoke(convert_to_messages(messages)).content)

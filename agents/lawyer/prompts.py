@@ -35,15 +35,16 @@ def format_articles(articles: Iterable[Mapping[str, Any]]) -> str:
 
 
 def legal_reasoner_messages(facts: str, articles: Sequence[Mapping[str, Any]], *, system: str | None = IRAC_SYSTEM,
-                            correction: str | None = None) -> list[dict[str, str]]:
+                            correction: str | None = None, findings: Sequence[str] = ()) -> list[dict[str, str]]:
     """Chat messages (role/content dicts) asking for an IRAC analysis of `facts` grounded in `articles`.
 
     `system=None` leaves the system turn out (the skill's manifest supplies it); `correction` is the
-    citation gate's note for the one regeneration it allows.
+    citation gate's note for the one regeneration it allows; `findings` are computed checks (deadlines.py).
     """
     user = (f"Articles (reference data):\n{format_articles(articles)}\n\n"
             f"Facts:\n<facts>\n{neutralise_tag(facts.strip(), 'facts')}\n</facts>\n\n"
-            "Write the IRAC analysis.")
+            + "".join(f"{line}\n" for line in findings) + "\n" * bool(findings)
+            + "Write the IRAC analysis.")
     if correction:
         user += f"\n\nYour previous analysis failed the citation check: {correction}"
     return ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]

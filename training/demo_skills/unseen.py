@@ -2,7 +2,8 @@
 
 Holds the path of the unseen set of each demo skill that has one and its conversion into held-out
 items `skillstack eval` reads (a user turn; `expected` for agent-status-json; no `first_name` for
-brand-voice, whose scorer then accepts "Hi there," or a name the message itself gives). The items are
+brand-voice, whose scorer then accepts "Hi there," or a name the message itself gives; the legal cases in
+the trained IRAC prompt over their own articles, with gold articles, reference and `conclusion`). The items are
 written to a scratch file at measurement time; nothing of them is stored in a skill folder but the card.
 Not here: the cards (build.py's evaluate_unseen).
 """
@@ -26,7 +27,20 @@ def _voice(row: dict[str, Any]) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": row["prompt"]}], "id": row["id"], "register": row.get("register")}
 
 
-SETS = {"agent-status-json": ("status_reports.jsonl", _status), "brand-voice": ("brand_voice_messages.jsonl", _voice)}
+def _legal(row: dict[str, Any]) -> dict[str, Any]:
+    # The case's own articles stand in for retrieval (as the held-out items' hits do), in the trained prompt.
+    from skillstack.agents.lawyer.prompts import legal_reasoner_messages
+
+    articles = [{"article": a["number"], "title": a.get("title", ""), "text": a["text"]} for a in row["articles"]]
+    hits = [{"text": a["text"], "score": 1.0, "source": row["code"], "metadata": {"kind": "article", "article": a["article"],
+             "title": a["title"], "source": row["code"]}} for a in articles]
+    return {"messages": legal_reasoner_messages(row["facts"], articles, system=None), "id": row["id"], "facts": row["facts"],
+            "gold_articles": row["gold"], "hits": hits, "reference": f"Conclusion: {row['reference']}",
+            "conclusion": row["conclusion"]}
+
+
+SETS = {"agent-status-json": ("status_reports.jsonl", _status), "brand-voice": ("brand_voice_messages.jsonl", _voice),
+        "legal-reasoner": ("legal_cases.jsonl", _legal)}
 
 
 def unseen_items(skill_name: str, root: Path = UNSEEN_DIR) -> list[dict[str, Any]] | None:
