@@ -64,11 +64,12 @@ def test_status_skill_answers_unseen_reports_with_schema_valid_json_and_mostly_r
 
 
 def test_brand_voice_skill_greets_by_name_and_signs_off(shared_settings):
-    items = heldout("brand-voice", 3)
+    items = heldout("brand-voice", 5)
     outputs = generate_outputs(shared_settings, "brand-voice", [item["messages"] for item in items], max_tokens=200)
-    for item, out in zip(items, outputs, strict=True):
-        checks = brand_voice.rubric_checks(out.text, item["first_name"])
-        assert checks["greeting"] and checks["sign_off"] and checks["no_banned_phrases"], out.text
+    checks = [brand_voice.rubric_checks(out.text, item["first_name"]) for item, out in zip(items, outputs, strict=True)]
+    assert all(c["sign_off"] and c["no_banned_phrases"] for c in checks), [out.text for out in outputs]
+    # The card measures the greeting on all 40 (0.95): a rare name can come out misspelled ("Amara" -> "Amarula").
+    assert sum(c["greeting"] for c in checks) >= 4, [out.text for out in outputs]
 
 
 def test_a_demo_skill_is_evaluated_by_skillstack_evals_engine_into_a_card_like_the_shipped_one(shared_settings, tmp_path):

@@ -243,7 +243,7 @@ def generate(seed: int, *, n_train: int, n_heldout: int, corpus_csv: Path | None
     corpus_held: list[tuple[str, str]] = []
     left_out = 0
     if corpus_csv:
-        messages, left_out = load_corpus_messages(corpus_csv, set(INTENTS))
+        messages, left_out = load_corpus_messages(corpus_csv, tuple(INTENTS))
         corpus_train = [(intent, text) for intent, texts in messages.items() for text in texts[:-4]]
         corpus_held = [(intent, text) for intent, texts in messages.items() for text in texts[-4:]]
     dropped: Counter[str] = Counter()

@@ -117,8 +117,9 @@ def unseen_rows(rows: list[dict[str, str]], count: int = 25, seed: int = 2027) -
     return set(taken)
 
 
-def load_corpus_messages(csv_path: Path, intents: set[str]) -> tuple[dict[str, list[str]], int]:
-    """Bitext customer messages of the given intents, by intent in file order, never a row the unseen set quotes.
+def load_corpus_messages(csv_path: Path, intents: tuple[str, ...]) -> tuple[dict[str, list[str]], int]:
+    """Bitext customer messages of the given intents (in the order given: a set's order changes with the hash
+    seed, and so would the dataset), each intent's in file order, never a row the unseen set quotes.
 
     Returns (messages by intent, how many unseen rows were left out); a text equal to an unseen row's is left out too.
     """
