@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -50,6 +51,22 @@ def test_regenerating_a_demo_dataset_reproduces_the_trained_one(discovered, tmp_
         train, held, _ = write_datasets(demo, tmp_path, corpus_csv=corpus)
         assert file_sha256(train) == provenance["dataset_sha256"], name
         assert held.read_bytes() == (BUNDLED_DIR / name / HELDOUT).read_bytes(), name
+
+
+def test_a_demo_dataset_is_the_same_whatever_the_hash_seed(support_csv, tmp_path):
+    import subprocess
+    import sys
+
+    # A set's order follows the hash seed, which changes per process: CI regenerated another brand-voice dataset.
+    script = ("import sys; from pathlib import Path; from skillstack.training.demo_skills import DEMO_SKILLS; "
+              "from skillstack.training.demo_skills.build import write_datasets; "
+              "from skillstack.training.skill_writer import file_sha256; "
+              "train, _, _ = write_datasets(DEMO_SKILLS['brand-voice'], Path(sys.argv[1]), corpus_csv=Path(sys.argv[2])); "
+              "print(file_sha256(train))")
+    digests = {subprocess.run([sys.executable, "-c", script, str(tmp_path / seed), str(support_csv)], check=True,
+                              capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout.strip()
+               for seed in ("1", "2")}
+    assert len(digests) == 1 and all(len(d) == 64 for d in digests), digests
 
 
 def test_status_skill_answers_unseen_reports_with_schema_valid_json_and_mostly_right_fields(shared_settings):
