@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ from skillstack.errors import OutputValidationError, SkillError
 _WHITESPACE = r"[ ]?"
 _lock = threading.Lock()
 _vocabularies: dict[int, Any] = {}
-_indexes: dict[tuple[int, str], Any] = {}
+# Bounded: x-from-input fields (input_bound.py) give each request its own regex.
+_indexes: OrderedDict[tuple[int, str], Any] = OrderedDict()
+_MAX_INDEXES = 64
 
 
 def load_schema(path: Path) -> dict[str, Any]:
@@ -110,6 +113,9 @@ def _regex_constraint(tokenizer: Any, regex: str) -> Any:
     with _lock:
         if key not in _indexes:
             _indexes[key] = Index(regex, _vocabulary(tokenizer))
+            if len(_indexes) > _MAX_INDEXES:
+                _indexes.popitem(last=False)
+        _indexes.move_to_end(key)
         index = _indexes[key]
     return OutlinesCoreLogitsProcessor(index, "torch")
 

@@ -261,7 +261,7 @@ def row_constraints(tokenizer: Any, request: ChatRequest) -> list[Any]:
     """Fresh single-row logits processors for request's JSON schema, labels and grounding (empty: unconstrained)."""
     processors: list[Any] = []
     if request.json_schema:
-        processors.append(json_constraint(tokenizer, request.json_schema, max_string=request.max_string))
+        processors.append(json_constraint(tokenizer, request.enforced_schema(), max_string=request.max_string))
     if request.labels:
         processors.append(label_constraint(tokenizer, request.labels))
     if request.grounding is not None:

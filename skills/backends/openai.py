@@ -40,7 +40,7 @@ class OpenAIBackend(Backend):
             params["timeout"] = request.timeout
         if request.json_schema is not None:
             params["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": "output", "schema": request.json_schema}}
+                                         "json_schema": {"name": "output", "schema": request.enforced_schema()}}
         return params
 
     def _call(self, **params: Any) -> Any:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skillstack.skills.grounding import Grounding
+from skillstack.skills.input_bound import bind_to_input, input_text
 
 
 @dataclass(kw_only=True)
@@ -38,6 +39,10 @@ class ChatRequest:
     cancel: threading.Event | None = field(default=None, compare=False, metadata={
         "help": "Local continuous batching: set it to withdraw the request (queued or decoding); the call then "
                 "raises RequestCancelled. Other backends ignore it."})
+
+    def enforced_schema(self) -> dict[str, Any] | None:
+        """json_schema as decoders enforce it: `x-from-input` fields narrowed to this request's input (input_bound.py)."""
+        return bind_to_input(self.json_schema, input_text(self.messages))
 
     @property
     def sampling_key(self) -> tuple[Any, ...]:

@@ -24,13 +24,15 @@ SCHEMA: dict[str, Any] = {
     "title": "Agent status for the governance dashboard",
     "type": "object",
     "properties": {
-        "agent_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+        # x-from-input (skills/input_bound.py): decoding copies the id, the counts and the error codes from the
+        # report itself (a count the report does not give is 0); the latency is converted, so it is free.
+        "agent_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "x-from-input": True},
         "status": {"enum": ["ok", "degraded", "failed", "idle"]},
         "tasks": {
             "type": "object",
-            "properties": {"completed": {"type": "integer", "minimum": 0},
-                           "failed": {"type": "integer", "minimum": 0},
-                           "in_progress": {"type": "integer", "minimum": 0}},
+            "properties": {"completed": {"type": "integer", "minimum": 0, "x-from-input": True},
+                           "failed": {"type": "integer", "minimum": 0, "x-from-input": True},
+                           "in_progress": {"type": "integer", "minimum": 0, "x-from-input": True}},
             "required": ["completed", "failed", "in_progress"],
             "additionalProperties": False,
         },
@@ -38,7 +40,8 @@ SCHEMA: dict[str, Any] = {
         "errors": {
             "type": "array",
             "items": {"type": "object",
-                      "properties": {"code": {"type": "string"}, "count": {"type": "integer", "minimum": 1}},
+                      "properties": {"code": {"type": "string", "x-from-input": True},
+                                     "count": {"type": "integer", "minimum": 1, "x-from-input": True}},
                       "required": ["code", "count"], "additionalProperties": False},
         },
         "escalate": {"type": "boolean"},

@@ -1,0 +1,62 @@
+"""x-from-input schema fields are narrowed to the values the request's own text holds (skills/input_bound.py)."""
+
+from __future__ import annotations
+
+from skillstack.skills.backends.requests import ChatRequest
+from skillstack.skills.input_bound import bind_to_input, input_text, numbers, words
+
+REPORT = "Status report from agent Ingest-Worker-3: degraded, 1,200 tasks completed, 3 failed with TIMEOUT, DB_RESET x4."
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "agent_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "x-from-input": True},
+        "code": {"type": "string", "x-from-input": True},
+        "count": {"type": "integer", "minimum": 1, "maximum": 1000, "x-from-input": True},
+        "note": {"type": "string"},
+    },
+}
+
+
+def test_a_marked_string_may_only_be_a_word_of_the_input_that_matches_its_pattern():
+    bound = bind_to_input(SCHEMA, REPORT)
+    ids = bound["properties"]["agent_id"]
+    assert "x-from-input" not in ids and "pattern" not in ids and "type" not in ids
+    # capitals refused by the pattern: the lower-cased word is offered instead
+    assert "ingest-worker-3" in ids["enum"] and "Ingest-Worker-3" not in ids["enum"]
+    assert all(value == value.lower() for value in ids["enum"])
+    codes = bound["properties"]["code"]["enum"]
+    assert {"TIMEOUT", "DB_RESET", "Ingest-Worker-3"} <= set(codes) and "FAILED" not in codes
+
+
+def test_a_marked_integer_may_only_be_a_number_the_input_writes_within_its_bounds():
+    assert bind_to_input(SCHEMA, REPORT)["properties"]["count"]["enum"] == [3, 4]  # 0 < minimum, 1,200 > maximum
+    assert numbers("1,200 done, 3 failed") == [0, 3, 1200]
+
+
+def test_numbers_written_in_words_count_too():
+    assert numbers("finished forty-two surveys, failed none, three still in progress, crashed twice") == [0, 2, 3, 42]
+
+
+def test_words_keep_ids_whole_and_drop_trailing_punctuation():
+    assert words("agent kyc-7: ok.") == ["agent", "kyc-7", "ok"]
+
+
+def test_unmarked_fields_and_unmarked_schemas_are_left_as_they_are():
+    bound = bind_to_input(SCHEMA, REPORT)
+    assert bound["properties"]["note"] == {"type": "string"}
+    plain = {"type": "object", "properties": {"note": {"type": "string"}}}
+    assert bind_to_input(plain, REPORT) is plain and bind_to_input(None, REPORT) is None
+
+
+def test_a_marked_field_with_no_candidate_stays_free():
+    bound = bind_to_input(SCHEMA, "nothing numeric here")
+    assert bound["properties"]["count"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+
+
+def test_only_the_users_turns_are_input():
+    messages = [{"role": "system", "content": "Use code SYSTEM_CODE."}, {"role": "user", "content": REPORT},
+                {"role": "assistant", "content": "ASSISTANT_CODE"}]
+    assert input_text(messages) == REPORT
+    enforced = ChatRequest(messages=messages, json_schema=SCHEMA).enforced_schema()
+    assert "SYSTEM_CODE" not in enforced["properties"]["code"]["enum"]
+    assert "ASSISTANT_CODE" not in enforced["properties"]["code"]["enum"]
