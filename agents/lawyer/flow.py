@@ -111,7 +111,8 @@ class LawyerNodes:
         skill = self.parts.skills.get(name)
         system = None if skill is not None and skill.manifest.system_prompt else IRAC_SYSTEM
         articles = articles_for_prompt(state["hits"])[:MAX_ARTICLES]
-        findings = [f.sentence() for f in deadline_findings(state["task"], articles)]
+        findings = ([f.sentence() for f in deadline_findings(state["task"], articles)]
+                    if self.parts.settings.deadline_check else [])
         messages = legal_reasoner_messages(state["task"], articles, system=system, correction=state.get("correction"),
                                            findings=findings)
         # Locally, decoding cites only the articles shown and quotes only them or the facts (the gate still checks).

@@ -8,8 +8,23 @@ RULE = {"article": "4", "text": "2. The landlord shall lodge the deposit within 
 
 
 def test_elapsed_periods_read_words_and_digits_in_every_unit() -> None:
-    facts = "She left six weeks ago. He wrote 3 days later. They waited 72 hours, then for two months."
-    assert [p.hours for p in elapsed_periods(facts)] == [6 * 168, 3 * 24, 72, 2 * 730]
+    facts = "She left six weeks ago. He wrote 3 days later. They waited 72 hours. Forty days went by."
+    assert [p.hours for p in elapsed_periods(facts)] == [6 * 168, 3 * 24, 72, 40 * 24]
+
+
+def test_a_duration_is_not_an_elapsed_period() -> None:
+    assert elapsed_periods("The gym froze my membership for four months under a two-month notice rule.") == []
+
+
+def test_the_last_two_dates_of_the_facts_give_an_elapsed_period() -> None:
+    facts = "I signed in January 2020. I moved out on 2 March and the money only came back on March 28th."
+    (period,) = elapsed_periods(facts)
+    assert period.hours == 26 * 24 and period.text == "26 days (2 March to 28 March)"
+
+
+def test_working_days_count_as_seven_fifths_of_a_day() -> None:
+    (deadline,) = deadlines("The employer shall answer within 10 working days.")
+    assert deadline.text == "10 working days" and deadline.hours == 14 * 24
 
 
 def test_deadlines_read_within_and_not_later_than() -> None:
@@ -23,9 +38,16 @@ def test_an_elapsed_period_beyond_the_deadline_is_a_finding() -> None:
                                   "the deadline was exceeded.")
 
 
-def test_no_finding_within_the_deadline_or_for_periods_not_elapsed() -> None:
-    assert deadline_findings("Ana returned the keys 3 days ago.", [RULE]) == []
+def test_a_period_within_the_deadline_is_a_finding_that_says_so() -> None:
+    (finding,) = deadline_findings("Ana returned the keys 3 days ago.", [RULE])
+    assert not finding.exceeded and finding.sentence().endswith("within the deadline.")
+
+
+def test_no_finding_for_periods_not_elapsed_or_deadlines_about_something_else() -> None:
     assert deadline_findings("Ana signed a two-month lease.", [RULE]) == []
+    # four months of service against a deadline that governs a death, not a job: nothing governs the facts
+    other = {"article": "15", "text": "Bereavement leave must be taken within 4 weeks after the death of a relative."}
+    assert deadline_findings("I started my job four months ago and asked for parental leave.", [other]) == []
 
 
 def test_the_reasoner_prompt_carries_the_finding_of_an_exceeded_deadline() -> None:
