@@ -1,7 +1,8 @@
 """Training metrics: the per-step metrics.jsonl log, its summary, the loss-curve PNG and the progress bar.
 
 Holds no training logic; every trainer (own loop or TRL) reports through these.
-Each row carries "v" (the row format version), "step", "epoch" and whatever was measured:
+Each row carries "v" (the row format version), "step", "total_steps" (the run's planned steps), "epoch" and
+whatever was measured:
 train_loss, val_loss, token_accuracy, val_token_accuracy, learning_rate, tokens, tokens_per_s.
 """
 

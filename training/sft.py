@@ -144,7 +144,8 @@ def run_sft_loop(model: Any, *, train: list[EncodedExample], validation: list[En
             state.batches_done += 1
             state.tokens += int(tokens)
             elapsed = time.perf_counter() - started
-            row: dict[str, Any] = {"step": state.step, "epoch": round(state.epoch + state.batches_done / len(batches), 4),
+            row: dict[str, Any] = {"step": state.step, "total_steps": hyper.total_steps,
+                                   "epoch": round(state.epoch + state.batches_done / len(batches), 4),
                                    "train_loss": loss_sum / max(count, 1), "token_accuracy": correct / max(count, 1),
                                    "learning_rate": learning_rate, "tokens": state.tokens,
                                    "tokens_per_s": (state.tokens - tokens_at_start) / max(elapsed, 1e-9)}

@@ -59,7 +59,7 @@ def metrics_callback(log: MetricsLog) -> Any:
         def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
             row = {ours: float(logs[theirs]) for theirs, ours in LOG_KEYS.items() if logs and theirs in logs}
             if row:
-                log.append(step=state.global_step, epoch=round(float(state.epoch or 0), 4), **row)
+                log.append(step=state.global_step, total_steps=state.max_steps, epoch=round(float(state.epoch or 0), 4), **row)
 
     return MetricsCallback()
 

@@ -81,6 +81,8 @@ class JobStore:
             if from_statuses is not None and job["status"] not in from_statuses:
                 return False
             job.update(changes)
+            if job["status"] != "running":  # as OpenAI's: an estimate only while the job runs
+                job["estimated_finish"] = None
             self._db.execute("BEGIN")
             self._db.execute("UPDATE jobs SET status = ?, job = ? WHERE id = ?", (job["status"], json.dumps(job), job_id))
             for message in say:

@@ -135,9 +135,10 @@ class JobWorker:
         self._child, self._child_job = child, job_id
         child.start()
         seen = self._reported_steps(job_id)
+        pace = (time.time(), max(seen, default=0))  # this run's start: the pace of estimated_finish
         while child.is_alive():
             child.join(timeout=_POLL_S)
-            self._report(job_id, spec, self._run_folder(spec), seen)
+            self._report(job_id, spec, self._run_folder(spec), seen, pace)
         self._child, self._child_job = None, None
         if self._stopping.is_set():
             return  # the server is stopping: the job stays `running` and resumes on the next start
@@ -151,7 +152,7 @@ class JobWorker:
                        else f"the training process ended with exit code {child.exitcode}")
             self._fail(job_id, message)
             return
-        self._report(job_id, spec, folder / "skill", seen)
+        self._report(job_id, spec, folder / "skill", seen, pace)
         self._succeed(job_id, spec, folder / "skill")
 
     def _discard(self, spec: dict[str, Any], folder: Path) -> None:
@@ -168,8 +169,9 @@ class JobWorker:
     def _reported_steps(self, job_id: str) -> set[int]:
         return {e["data"]["step"] for e in self.store.events(job_id) if e["type"] == "metrics"}
 
-    def _report(self, job_id: str, spec: dict[str, Any], folder: Path | None, seen: set[int]) -> None:
-        """New metrics rows as `metrics` events; new checkpoint folders as checkpoints."""
+    def _report(self, job_id: str, spec: dict[str, Any], folder: Path | None, seen: set[int],
+                pace: tuple[float, int]) -> None:
+        """New metrics rows as `metrics` events, and the job's estimated_finish; new checkpoint folders as checkpoints."""
         from skillstack.training.checkpoints import CHECKPOINT_PATTERN
         from skillstack.training.metrics import read_metrics
 
@@ -181,6 +183,10 @@ class JobWorker:
             self.store.add_event(job_id, f"Step {step}: training loss={data.get('train_loss', float('nan')):.4f}",
                                  type="metrics", data=data)
             seen.add(step)
+        if rows:
+            latest = rows[max(rows)]
+            finish = estimated_finish(pace, time.time(), latest["step"], latest.get("total_steps"))
+            self.store.transition(job_id, from_statuses=("running",), estimated_finish=finish)
         for path in folder.glob("checkpoint-*"):
             match = CHECKPOINT_PATTERN.match(path.name)
             if match and int(match.group(1)) in rows:
@@ -223,6 +229,14 @@ class JobWorker:
                               result_files=[results.id], trained_tokens=tokens[-1] if tokens else None,
                               say=(f"New fine-tuned model created: {spec['fine_tuned_model']}",
                                    "The job has successfully completed"))
+
+
+def estimated_finish(pace: tuple[float, int], now: float, step: int, total_steps: int | None) -> int | None:
+    """When the run ends at this run's pace so far (pace: when it started and at which step); None if unknown."""
+    started, first_step = pace
+    if not total_steps or step <= first_step:
+        return None
+    return int(now + (now - started) / (step - first_step) * max(total_steps - step, 0))
 
 
 def _results_csv(rows: list[dict[str, Any]]) -> bytes:

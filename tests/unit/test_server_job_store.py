@@ -43,3 +43,21 @@ def test_jobs_list_newest_first_and_page_after_an_id(tmp_path: Path) -> None:
     data, more = page(jobs, after="ftjob-3", limit=2)
     assert [j["id"] for j in data] == ["ftjob-2", "ftjob-1"] and more
     assert page(jobs, after="ftjob-unknown", limit=2) == ([], False)
+
+
+def test_estimated_finish_is_kept_only_while_the_job_runs(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.sqlite3")
+    store.insert(_job("ftjob-a", 1, status="running"), {"method": "sft"})
+    store.transition("ftjob-a", from_statuses=("running",), estimated_finish=500)
+    assert store.get("ftjob-a")["estimated_finish"] == 500
+    store.transition("ftjob-a", status="succeeded")
+    assert store.get("ftjob-a")["estimated_finish"] is None
+
+
+def test_estimated_finish_extrapolates_this_runs_pace_to_the_planned_steps() -> None:
+    from skillstack.skills.server.job_worker import estimated_finish
+
+    # resumed at step 50 at t=100; step 60 at t=120: 2 s a step, 40 steps to go
+    assert estimated_finish((100.0, 50), 120.0, 60, 100) == 200
+    assert estimated_finish((100.0, 50), 120.0, 50, 100) is None  # no step yet in this run
+    assert estimated_finish((100.0, 0), 120.0, 10, None) is None  # a log without its planned steps
