@@ -74,3 +74,41 @@ def test_a_chat_run_in_a_thread_answers_with_its_route_and_citations(client) -> 
     assert metadata["route"] == values["route"] == "rag"
     assert metadata["citations"] == values["citations"] and values["citations"]
     assert all(citation["source"].endswith(".md") for citation in values["citations"])
+
+
+def _stream(client, thread_id: str, **run) -> list[tuple[str, object]]:
+    return [(part.event, part.data) for part in client.runs.stream(thread_id, "skillstack", **run)]
+
+
+@pytest.mark.parametrize(("context", "task", "node"), [
+    ({"route": "skill", "skill": "brand-voice", "max_tokens": 24}, "Customer Maria was charged twice. Respond.", "skill"),
+    ({"route": "hybrid", "max_tokens": 48}, "My landlord kept my deposit for six weeks after I moved out. Is that allowed?",
+     "hybrid"),
+])
+def test_each_route_runs_in_its_own_thread_streaming_updates_and_message_tokens(client, context, task, node) -> None:
+    thread = client.threads.create()
+    parts = _stream(client, thread["thread_id"], input={"messages": [{"role": "user", "content": task}]}, context=context,
+                    stream_mode=["updates", "messages-tuple"], stream_subgraphs=True)
+    updated = [name for event, data in parts if event.startswith("updates") for name in data]
+    assert updated[:2] == ["intake", "router"] and node in updated and updated[-1] == "answer"
+    # Tokens as the model writes them, each tagged with the node that wrote it (LangGraph's "messages" stream).
+    tokens = [data[0]["content"] for event, data in parts if event.startswith("messages") and data[0].get("content")]
+    assert len(tokens) > 3
+    values = client.threads.get_state(thread["thread_id"])["values"]
+    assert values["route"] == context["route"] and values["messages"][-1]["content"] == values["answer"]
+
+
+def test_the_clarifying_question_is_an_interrupt_resumed_with_a_command(client) -> None:
+    thread = client.threads.create()
+    parts = _stream(client, thread["thread_id"], input={"messages": [{"role": "user", "content": "hmm"}]},
+                    context={"max_tokens": 16}, stream_mode="updates")
+    [question] = [data["__interrupt__"][0]["value"] for event, data in parts if "__interrupt__" in data]
+    assert "not sure" in question["question"]
+    state = client.threads.get_state(thread["thread_id"])
+    assert state["next"] == ["fallback"] and state["tasks"][0]["interrupts"]
+
+    resumed = client.runs.wait(thread["thread_id"], "skillstack", command={"resume": "I meant the deposit rules"},
+                               context={"max_tokens": 16})
+    assert resumed["clarified"] is True and resumed["task"] == "hmm\nI meant the deposit rules"
+    assert resumed["answer"].strip() and resumed["messages"][-1]["content"] == resumed["answer"]
+    assert client.threads.get_state(thread["thread_id"])["next"] == []
