@@ -9,7 +9,7 @@ half the text requests stream. A reply failing its own skill's check counts as c
 cross-talk, p50/p95 latency, requests/s, completion tokens/s, greedy replies equal to the baseline's, and the
 server's RSS before and after the training run (issue 12's soak). Writes the `serve` section of RESULTS.md.
 
-Usage: nice -n 19 .venv/bin/python bench/serve.py [--requests 100] [--clients 50]
+Usage: .venv/bin/python bench/serve.py [--requests 100] [--clients 50]
 """
 
 from __future__ import annotations
@@ -157,12 +157,14 @@ class Server:
 
 def one(client: Any, call: Call) -> Result:
     messages = [{"role": "user", "content": call.prompt}]
+    # greedy; the graph refuses a temperature (each of its skills decodes with its own)
+    sampling = {} if call.model == "skillstack-graph" else {"temperature": 0}
     start = time.perf_counter()
     try:
         if call.stream:
             text, tokens = "", 0
             for chunk in client.chat.completions.create(model=call.model, messages=messages, max_tokens=call.max_tokens,
-                                                        temperature=0, stream=True,
+                                                        stream=True, **sampling,
                                                         stream_options={"include_usage": True}):
                 if chunk.choices and chunk.choices[0].delta.content:
                     text += chunk.choices[0].delta.content
@@ -170,7 +172,7 @@ def one(client: Any, call: Call) -> Result:
                     tokens = chunk.usage.completion_tokens
         else:
             reply = client.chat.completions.create(model=call.model, messages=messages, max_tokens=call.max_tokens,
-                                                   temperature=0)
+                                                   **sampling)
             text, tokens = reply.choices[0].message.content or "", reply.usage.completion_tokens
     except Exception as exc:  # counted, never raised: the load goes on
         return Result(call=call, seconds=time.perf_counter() - start, error=f"{type(exc).__name__}: {str(exc)[:200]}")
@@ -294,8 +296,8 @@ def main() -> None:
     mix = "brand-voice, agent-status-json, support-classifier, base" + (", skillstack-graph" if graph else "")
     body = f"""## Load test of `skillstack serve` (bench/serve.py)
 
-`nice -n 19 .venv/bin/python bench/serve.py --requests {args.requests} --clients {args.clients}` on
-{os.cpu_count()} shared CPU cores (other engineers' jobs and a training run beside it), {time.strftime('%Y-%m-%d')}.
+`.venv/bin/python bench/serve.py --requests {args.requests} --clients {args.clients}` on
+{os.cpu_count()} CPU cores, load average {os.getloadavg()[0]:.1f} when the runs ended, {time.strftime('%Y-%m-%d')}.
 {args.clients} concurrent `openai` SDK clients on loopback against `skillstack serve --no-auth` (a child process),
 {args.requests} requests per run, round robin over {mix}{"" if graph else " (this build's server lists no `skillstack-graph`, so the graph is not in the mix)"};
 half the brand-voice and base requests stream; greedy; max_tokens 110 / 160 / 8 / 48. Each reply is checked against its own
