@@ -10,7 +10,8 @@ with TIMEOUT") or cuts an id ("in-worker-3" for "ingest-worker-3"). A schema nod
   and 0 (what a report that does not mention a count means), kept within the node's bounds.
 The narrowed node becomes an `enum`, which every constrained decoder enforces (outlines-core here,
 structured outputs on vLLM and OpenAI). Answers are still validated against the schema as written,
-so the keyword never rejects a value by itself; a node with no candidate is left unconstrained.
+so the keyword never rejects a value by itself; a node with no candidate, or more than MAX_CANDIDATES, is
+left unconstrained.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from typing import Any
 from skillstack.spelled_numbers import as_digits
 
 KEYWORD = "x-from-input"
+# Past this many values a field stays free: the decoder's index grows with the enum, and a long input is a
+# document to read, not a report to copy from.
+MAX_CANDIDATES = 256
 _WORD = re.compile(r"[\w][\w\-.:/]*")
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
 # Counts written as adverbs, which text2num leaves alone.
@@ -52,7 +56,7 @@ def _bind(node: Any, text: str) -> Any:
            for key, value in node.items() if key != KEYWORD}
     if node.get(KEYWORD) is True:
         values = _candidates(out, text)
-        if values:
+        if 0 < len(values) <= MAX_CANDIDATES:
             return {key: value for key, value in out.items() if key not in ("type", "pattern")} | {"enum": values}
     return out
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skillstack.skills.backends.requests import ChatRequest
-from skillstack.skills.input_bound import bind_to_input, input_text, numbers, words
+from skillstack.skills.input_bound import MAX_CANDIDATES, bind_to_input, input_text, numbers, words
 
 REPORT = "Status report from agent Ingest-Worker-3: degraded, 1,200 tasks completed, 3 failed with TIMEOUT, DB_RESET x4."
 SCHEMA = {
@@ -48,9 +48,12 @@ def test_unmarked_fields_and_unmarked_schemas_are_left_as_they_are():
     assert bind_to_input(plain, REPORT) is plain and bind_to_input(None, REPORT) is None
 
 
-def test_a_marked_field_with_no_candidate_stays_free():
+def test_a_marked_field_with_no_candidate_or_too_many_stays_free():
     bound = bind_to_input(SCHEMA, "nothing numeric here")
     assert bound["properties"]["count"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+    # a long document is not a report to copy from: its thousands of words would make the decoder's index huge
+    long_input = " ".join(f"word{n}" for n in range(MAX_CANDIDATES + 1))
+    assert bind_to_input(SCHEMA, long_input)["properties"]["code"] == {"type": "string"}
 
 
 def test_only_the_users_turns_are_input():
