@@ -122,9 +122,8 @@ def render(local: dict, vllm: dict, *, max_tokens: int, threads: int, load: tupl
         lines.append(f"| {label} | {local[key]:.1f} {unit} | {vllm[key]:.1f} {unit} | {ratio:.2f}x | {goal} |")
     return f"""## skillstack against real vLLM (bench/vllm_vs_local.py)
 
-{platform.machine()}, {os.cpu_count()} CPUs, **machine loaded** (load average {load[0]:.1f} at the start, {load[1]:.1f} at the
-end, other engineers' tests and a training run beside it): absolute numbers are low and noisy, the ratios of this one
-run are what count. Both engines: SmolLM2-135M-Instruct float32, the `{SKILL}` adapter, the same {len(PROMPTS)} prompts
+{platform.machine()}, {os.cpu_count()} CPUs, load average {load[0]:.1f} at the start and {load[1]:.1f} at the end (above
+{os.cpu_count()} means other work shared the cores: then only the ratios of this one run count). Both engines: SmolLM2-135M-Instruct float32, the `{SKILL}` adapter, the same {len(PROMPTS)} prompts
 with its system prompt, temperature 0, {max_tokens} new tokens at most, through the same `Backend` calls (vLLM via
 `skillstack vllm` and the `openai` SDK; the local engine in process, torch on {threads} thread(s); vLLM's CPU
 backend binds its OpenMP threads to 1 core and keeps 1 for its API server, its default on 2 cores).
