@@ -34,7 +34,7 @@ os.environ.setdefault("SKILLSTACK_CACHE", str(REPO / ".skillstack-test" / "cache
 
 from skills_fixtures import make_lora_skill  # noqa: E402
 
-from skillstack.settings import load_settings  # noqa: E402
+from skillstack.settings import load_settings, with_overrides  # noqa: E402
 from skillstack.skills.backends.openai import served_backend  # noqa: E402
 from skillstack.skills.backends.registry import build_backend  # noqa: E402
 from skillstack.skills.backends.requests import Backend, ChatRequest, Completion  # noqa: E402
@@ -110,20 +110,21 @@ def measure(engines: dict[str, Engine], max_tokens: int) -> dict[str, dict[str, 
     return results
 
 
-def render(local: dict, vllm: dict, *, max_tokens: int, threads: int, load: tuple[float, float]) -> str:
+def render(local: dict, vllm: dict, *, max_tokens: int, threads: int, load: tuple[float, float], dtype: str) -> str:
     same = sum(a == b for a, b in zip(local["texts"], vllm["texts"]))
     rows = [("one request at a time", "sequential", "tok/s", ">= 1.5x (issue 16: int8)"),
             ("8 concurrent requests", "concurrent", "tok/s", "-"),
             ("8 concurrent requests over 4 adapters", "mixed", "tok/s", ">= 1.2x"),
             ("time to first token, p50, one at a time", "ttft", "ms", "-")]
-    lines = ["| measure | skillstack (local engine) | vLLM 0.32.0 (CPU) | ratio skillstack/vLLM | goal |", "|---|---|---|---|---|"]
+    lines = [f"| measure | skillstack (local engine, {dtype}) | vLLM 0.32.0 (CPU, float32) | ratio skillstack/vLLM | goal |",
+             "|---|---|---|---|---|"]
     for label, key, unit, goal in rows:
         ratio = vllm[key] / local[key] if key == "ttft" else local[key] / vllm[key]  # lower TTFT is better
         lines.append(f"| {label} | {local[key]:.1f} {unit} | {vllm[key]:.1f} {unit} | {ratio:.2f}x | {goal} |")
-    return f"""## skillstack against real vLLM (bench/vllm_vs_local.py)
+    return f"""## skillstack ({dtype}) against real vLLM (bench/vllm_vs_local.py{" --local-dtype " + dtype if dtype != "float32" else ""})
 
 {platform.machine()}, {os.cpu_count()} CPUs, load average {load[0]:.1f} at the start and {load[1]:.1f} at the end (above
-{os.cpu_count()} means other work shared the cores: then only the ratios of this one run count). Both engines: SmolLM2-135M-Instruct float32, the `{SKILL}` adapter, the same {len(PROMPTS)} prompts
+{os.cpu_count()} means other work shared the cores: then only the ratios of this one run count). Both engines: SmolLM2-135M-Instruct ({dtype} weights here, float32 on vLLM), the `{SKILL}` adapter, the same {len(PROMPTS)} prompts
 with its system prompt, temperature 0, {max_tokens} new tokens at most, through the same `Backend` calls (vLLM via
 `skillstack vllm` and the `openai` SDK; the local engine in process, torch on {threads} thread(s); vLLM's CPU
 backend binds its OpenMP threads to 1 core and keeps 1 for its API server, its default on 2 cores).
@@ -131,7 +132,7 @@ backend binds its OpenMP threads to 1 core and keeps 1 for its API server, its d
 {chr(10).join(lines)}
 
 Ratio > 1: skillstack ahead (for time to first token: vLLM's time / skillstack's). Outputs: the two engines'
-greedy replies are identical on {same}/{len(PROMPTS)} prompts (both float32, different kernels: a near tie
+greedy replies are identical on {same}/{len(PROMPTS)} prompts ({'both float32' if dtype == 'float32' else 'int8 rounds the weights'}, different kernels: a near tie
 between two tokens can go either way); concurrent replies equal the one-at-a-time ones on
 {local['concurrent_same']}/{len(PROMPTS)} (skillstack) and {vllm['concurrent_same']}/{len(PROMPTS)} (vLLM).
 Adapters: `{SKILL}` plus {', '.join(EXTRA)} (seeded rank-8 LoRA on the same layers, made without training).
@@ -142,12 +143,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--port", type=int, default=8199)
+    parser.add_argument("--local-dtype", choices=("float32", "int8"), default="float32",
+                        help="The local engine's weights (setting engine_dtype; int8 needs AVX-512). Own RESULTS section.")
     args = parser.parse_args()
     import torch
 
     load_start = os.getloadavg()[0]
     home = Path(tempfile.mkdtemp(prefix="bench-vllm-"))
-    settings = load_settings(home)
+    settings = with_overrides(load_settings(home), engine_dtype=args.local_dtype)
     for seed, name in enumerate(EXTRA, start=11):
         make_lora_skill(home / "skills" / name, settings, name=name, seed=seed, rank=8, scale=0.05,
                         target_modules=("q_proj", "k_proj", "v_proj", "o_proj", "up_proj", "down_proj"))
@@ -157,9 +160,9 @@ def main() -> None:
                            "vllm": lambda name: served_backend(server.url, name)}, args.max_tokens)
     local, vllm = results["local"], results["vllm"]
     body = render(local, vllm, max_tokens=args.max_tokens, threads=torch.get_num_threads(),
-                  load=(load_start, os.getloadavg()[0]))
+                  load=(load_start, os.getloadavg()[0]), dtype=args.local_dtype)
     print(body)
-    write_section(SECTION, body)
+    write_section(SECTION if args.local_dtype == "float32" else f"{SECTION}-{args.local_dtype}", body)
 
 
 if __name__ == "__main__":
