@@ -28,6 +28,7 @@ from .structured import check_label, parse_and_validate, schema_from
 _ROLES = {"system": "system", "human": "user", "ai": "assistant", "tool": "user", "function": "user", "chat": "user"}
 # Per-call keyword arguments a request understands (bind(...), invoke(..., **kwargs)).
 _CALL_PARAMS = {"temperature", "top_p", "seed", "max_tokens", "json_schema", "labels", "system", "grounding", "tools", "tool_choice",
+                "logprobs", "top_logprobs",
                 "timeout", "cancel"}
 STRUCTURED_METHODS = ("json_schema", "function_calling", "json_mode")
 
@@ -153,6 +154,8 @@ class SkillChatModel(BaseChatModel):
             json_schema=schema,
             labels=tuple(labels) if labels else None,
             grounding=kwargs.get("grounding"),
+            logprobs=bool(kwargs.get("logprobs", False)),
+            top_logprobs=int(kwargs.get("top_logprobs") or 0),
             timeout=float(timeout) if timeout is not None else None,
             cancel=kwargs.get("cancel"),
         )
@@ -192,6 +195,8 @@ class SkillChatModel(BaseChatModel):
                   label: str | None = None) -> dict[str, Any]:
         metadata = {"skill": self.skill, "model_name": self.model_name, "parsed": parsed,
                     "finish_reason": "tool_calls" if tool_call else completion.finish_reason}
+        if completion.logprobs is not None:  # where langchain-openai puts them
+            metadata["logprobs"] = {"content": completion.logprobs, "refusal": None}
         return metadata | ({"label": label} if label is not None else {})
 
     def _reply(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> AIMessage:

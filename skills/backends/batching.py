@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from skillstack.errors import InputError
 from .local import LocalEngine
 from .registry import register_backend
 from .requests import Backend, ChatRequest, Completion
@@ -40,6 +41,11 @@ class _Job:
     future: Future
 
 
+def _no_logprobs(request: ChatRequest) -> None:
+    if request.logprobs:
+        raise InputError("logprobs need the continuous batcher: set local_batching = \"continuous\" (the default)")
+
+
 class Batcher:
     """Submit requests from many threads; they are answered in merged batches on one worker."""
 
@@ -51,6 +57,7 @@ class Batcher:
 
     def submit(self, request: ChatRequest, *, folder: Path | None = None, trained_on: str = "") -> Future:
         """Queue one request (folder/trained_on name its adapter's skill folder); the future yields a Completion."""
+        _no_logprobs(request)
         future: Future = Future()
         self._queue.put(_Job(request=request, folder=folder, trained_on=trained_on, future=future))
         return future
@@ -61,6 +68,7 @@ class Batcher:
     def stream(self, request: ChatRequest, *, folder: Path | None = None,
                trained_on: str = "") -> Iterator[str | Completion]:
         """A stream is not merged here: it runs alone on the engine (its own generate())."""
+        _no_logprobs(request)
         return self.engine.stream(request, folder=folder, trained_on=trained_on)
 
     def _gather(self) -> list[_Job]:

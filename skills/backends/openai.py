@@ -41,6 +41,10 @@ class OpenAIBackend(Backend):
         if request.json_schema is not None:
             params["response_format"] = {"type": "json_schema",
                                          "json_schema": {"name": "output", "schema": request.enforced_schema()}}
+        if request.logprobs:
+            params["logprobs"] = True
+            if request.top_logprobs:
+                params["top_logprobs"] = request.top_logprobs
         return params
 
     def _call(self, **params: Any) -> Any:
@@ -58,9 +62,11 @@ class OpenAIBackend(Backend):
         response = self._call(**self._params(request))
         choice = response.choices[0]
         usage = response.usage
+        content = choice.logprobs.content if request.logprobs and choice.logprobs else None
         return Completion(text=choice.message.content or "", finish_reason=choice.finish_reason or "stop",
                           prompt_tokens=usage.prompt_tokens if usage else 0,
-                          completion_tokens=usage.completion_tokens if usage else 0)
+                          completion_tokens=usage.completion_tokens if usage else 0,
+                          logprobs=[entry.model_dump() for entry in content] if content is not None else None)
 
     def stream(self, request: ChatRequest) -> Iterator[str | Completion]:
         usage: list[Any] = []

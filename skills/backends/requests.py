@@ -34,6 +34,9 @@ class ChatRequest:
     max_string: int | None = field(default=None, metadata={"help": "Local JSON decoding: most characters in a free-text "
                                                                     "string (None: unbounded); see structured.decoding_schema."})
     timeout: float | None = field(default=None, metadata={"help": "Seconds the generation may take (None: no limit)."})
+    logprobs: bool = field(default=False, metadata={"help": "Return each answer token's log probability (OpenAI's "
+                                                            "logprobs; local continuous batching and OpenAI-compatible servers)."})
+    top_logprobs: int = field(default=0, metadata={"help": "With logprobs: the likeliest alternatives per token, 0-20."})
     grounding: Grounding | None = field(default=None, metadata={"help": "Local backend: cite only these articles and "
                                                                         "quote only these texts (remote backends ignore it)."})
     cancel: threading.Event | None = field(default=None, compare=False, metadata={
@@ -57,6 +60,7 @@ class Completion:
     finish_reason: str = "stop"  # "stop" | "length"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    logprobs: list[dict[str, Any]] | None = None  # OpenAI's logprobs `content` entries, when the request asked
 
 
 class Backend(ABC):

@@ -25,6 +25,7 @@ from typing import Any
 from skillstack.errors import RequestCancelled
 from .batch_cache import BatchCache
 from .local import BASE_ADAPTER, LocalEngine, row_constraints
+from .logprobs import entries, step_logprobs
 from .requests import ChatRequest, Completion, cut_at_stop, stream_with_stop
 
 
@@ -42,6 +43,7 @@ class _Row:
     generator: Any = None  # the row's own torch.Generator when it samples: its seed decides, not its neighbours
     prompt: list[int] = field(default_factory=list)
     generated: list[int] = field(default_factory=list)
+    steps: list[Any] = field(default_factory=list)  # logprobs.Step per generated token, when the request asks
     sent: int = 0  # characters of the decoded answer already streamed
     started: float = field(default_factory=time.monotonic)
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -219,6 +221,8 @@ class Scheduler:
             try:
                 plain = not row.processors and row.generator is None
                 row.generated.append(greedy[index] if plain else self._pick(row, logits[index: index + 1]))
+                if row.request.logprobs:
+                    row.steps.append(step_logprobs(logits[index], row.generated[-1], row.request.top_logprobs))
                 self._after_token(row)
             except Exception as exc:  # a constraint that breaks fails its own row only
                 self._fail(row, exc)
@@ -252,6 +256,8 @@ class Scheduler:
         if finished:
             row.done = True
             completion = self.engine.completion(row.generated, request, len(row.prompt))
+            if request.logprobs:
+                completion.logprobs = entries(tokenizer, row.generated, row.steps, completion.text)
             if row.sink is not None:
                 row.sink.put(completion)
             else:

@@ -138,6 +138,18 @@ def _tools(body: ChatCompletionRequest) -> tuple[list[dict[str, Any]], str]:
         raise APIError(400, str(exc), param="tool_choice", code="invalid_value") from None
 
 
+def _logprobs(body: ChatCompletionRequest) -> dict[str, Any]:
+    """The chat model's logprobs arguments, or a 400 as OpenAI gives for top_logprobs without logprobs."""
+    if body.top_logprobs and not body.logprobs:
+        raise APIError(400, "top_logprobs needs logprobs set to true.", param="top_logprobs", code="invalid_value")
+    if not body.logprobs:
+        return {}
+    if body.stream:
+        raise APIError(400, "logprobs are not streamed by this server yet; send the request without stream.",
+                       param="logprobs", code="unsupported_parameter")
+    return {"logprobs": True, "top_logprobs": body.top_logprobs or 0}
+
+
 def _json_schema(body: ChatCompletionRequest) -> dict[str, Any] | None:
     """The schema response_format asks for, checked."""
     fmt = body.response_format
@@ -187,6 +199,7 @@ def prepare(settings: Settings, body: ChatCompletionRequest, limits: ServerOptio
         kwargs["json_schema"] = schema
     if body.tools or body.tool_choice is not None:
         kwargs["tools"], kwargs["tool_choice"] = _tools(body)
+    kwargs.update(_logprobs(body))
     engine = get_runtime(settings).engine
     chat = model.prompt_messages(messages, **kwargs)
     prompt_tokens = len(engine.tokenizer.apply_chat_template(chat, tokenize=True, add_generation_prompt=True,
@@ -225,7 +238,7 @@ def complete(prepared: PreparedChat, body: ChatCompletionRequest,
               "tool_calls": calls or None}
     return ChatCompletion.model_validate({
         "id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": prepared.name,
-        "choices": [{"index": 0, "message": answer,
+        "choices": [{"index": 0, "message": answer, "logprobs": message.response_metadata.get("logprobs"),
                      "finish_reason": message.response_metadata.get("finish_reason", "stop")}],
         "usage": _usage(usage)})
 

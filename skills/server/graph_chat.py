@@ -32,7 +32,7 @@ from .schemas import ChatCompletion, ChatCompletionRequest
 
 GRAPH_MODEL = "skillstack-graph"
 # Per-request knobs the graph's nodes do not take (each skill keeps its own sampling and format).
-_NODE_OWNED = ("temperature", "top_p", "stop", "seed", "response_format")
+_NODE_OWNED = ("temperature", "top_p", "stop", "seed", "response_format", "logprobs", "top_logprobs")
 # The nodes whose model output is the answer as it is generated (see _answer_pieces).
 _STREAMED_NODES = ("skill", "fallback")
 

@@ -118,8 +118,8 @@ class StreamOptions(BaseModel):
 
 # OpenAI parameters this server recognises but does not implement: a request that sets one is refused
 # with a 400 naming it, instead of silently answering as if it had been honoured.
-UNSUPPORTED_CHAT_FIELDS = ("functions", "function_call", "logprobs", "top_logprobs", "logit_bias", "audio",
-                           "modalities", "prediction", "web_search_options")
+UNSUPPORTED_CHAT_FIELDS = ("functions", "function_call", "logit_bias", "audio", "modalities", "prediction",
+                           "web_search_options")
 
 
 class ChatCompletionRequest(BaseModel):
@@ -156,11 +156,12 @@ class ChatCompletionRequest(BaseModel):
     tools: list[Tool] | None = Field(default=None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     parallel_tool_calls: bool | None = None
-    # Recognised and refused (UNSUPPORTED_CHAT_FIELDS): tools' deprecated spelling, logprobs, audio...
-    functions: list[dict[str, Any]] | None = None
-    function_call: str | dict[str, Any] | None = None
+    # Each answer token's log probability and its likeliest alternatives (not streamed: a 400 with stream).
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    # Recognised and refused (UNSUPPORTED_CHAT_FIELDS): tools' deprecated spelling, audio...
+    functions: list[dict[str, Any]] | None = None
+    function_call: str | dict[str, Any] | None = None
     logit_bias: dict[str, float] | None = None
     audio: dict[str, Any] | None = None
     modalities: list[str] | None = None
@@ -228,11 +229,26 @@ class AssistantMessage(BaseModel):
     tool_calls: list[ToolCall] | None = None
 
 
+class TopLogprob(BaseModel):
+    token: str
+    logprob: float
+    bytes: list[int] | None = None
+
+
+class TokenLogprob(TopLogprob):
+    top_logprobs: list[TopLogprob]
+
+
+class ChoiceLogprobs(BaseModel):
+    content: list[TokenLogprob] | None = None
+    refusal: list[TokenLogprob] | None = None
+
+
 class Choice(BaseModel):
     index: int
     message: AssistantMessage
     finish_reason: Literal["stop", "length", "tool_calls"]
-    logprobs: None = None
+    logprobs: ChoiceLogprobs | None = None
 
 
 class Usage(BaseModel):

@@ -41,7 +41,9 @@ USER = [{"role": "user", "content": PROMPT}]
     {"messages": []},
     {"response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "nonsense"}}}},
     {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}]},
-], ids=lambda bad: next(iter(bad)))
+    {"top_logprobs": 2},  # without logprobs
+    {"logprobs": True, "stream": True},
+], ids=lambda bad: "-".join(bad))
 def test_bad_requests_are_400_bad_request_errors_for_the_sdk(client, bad: dict, caplog: pytest.LogCaptureFixture) -> None:
     import openai
 
@@ -58,6 +60,20 @@ def test_an_unknown_parameter_is_refused_like_openai_does(client) -> None:
 
     with pytest.raises(openai.BadRequestError, match="Unrecognized request argument supplied: frobnicate"):
         client.chat.completions.create(model="tone-a", messages=USER, max_tokens=4, extra_body={"frobnicate": 1})
+
+
+def test_logprobs_give_each_answer_token_its_log_probability_and_alternatives(client) -> None:
+    reply = client.chat.completions.create(model="base", messages=USER, max_tokens=6, temperature=0, logprobs=True,
+                                           top_logprobs=3)
+    choice = reply.choices[0]
+    content = choice.logprobs.content
+    assert "".join(entry.token for entry in content) == choice.message.content
+    for entry in content:
+        assert entry.logprob <= 0 and len(entry.top_logprobs) == 3 and entry.bytes == list(entry.token.encode())
+        # greedy and unconstrained: the chosen token is the likeliest one
+        assert entry.top_logprobs[0].token == entry.token and abs(entry.top_logprobs[0].logprob - entry.logprob) < 1e-4
+    plain = client.chat.completions.create(model="base", messages=USER, max_tokens=6, temperature=0)
+    assert plain.choices[0].logprobs is None and plain.choices[0].message.content == choice.message.content
 
 
 def test_a_wrong_key_is_an_authentication_error(server_url: str) -> None:
