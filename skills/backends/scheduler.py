@@ -12,6 +12,7 @@ and prompt encoding (local.py), the older gather-then-generate() batcher (batchi
 
 from __future__ import annotations
 
+import atexit
 import queue
 import random
 import threading
@@ -56,14 +57,24 @@ class Scheduler:
     def __init__(self, engine: LocalEngine, *, max_rows: int = 32) -> None:
         self.engine = engine
         self.max_rows = max(1, max_rows)
-        self._arrivals: queue.Queue[_Row] = queue.Queue()
+        self._arrivals: queue.Queue[_Row | None] = queue.Queue()
         self._waiting: list[_Row] = []
         self._running: list[_Row] = []
         self._batch = BatchCache()
         self.steps = 0  # decode steps run (observability, tests)
         self.peak_rows = 0  # the most rows one decode step served
+        self._closing = threading.Event()
         self._worker = threading.Thread(target=self._run, name="skillstack-scheduler", daemon=True)
         self._worker.start()
+        # A daemon thread still compacting the KV cache while the interpreter tears torch down aborts the
+        # process ("terminate called without an active exception"): a CLI run that printed its answer died -6.
+        atexit.register(self.close)
+
+    def close(self) -> None:
+        """Stop the worker once the step it is in ends (at exit; queued requests are not answered)."""
+        self._closing.set()
+        self._arrivals.put(None)
+        self._worker.join(timeout=60)
 
     # -- callers' side ----------------------------------------------------------------------------------------
 
@@ -114,6 +125,8 @@ class Scheduler:
     def _run(self) -> None:
         while True:
             self._take_arrivals(block=not self._running and not self._waiting)
+            if self._closing.is_set():
+                return
             try:
                 self._step()
             except Exception as exc:  # a forward pass failed: its rows fail, the batch starts afresh
@@ -122,13 +135,13 @@ class Scheduler:
                 self._running, self._batch = [], BatchCache()
 
     def _take_arrivals(self, *, block: bool) -> None:
-        if block:
-            self._waiting.append(self._arrivals.get())
+        arrived = [self._arrivals.get()] if block else []
         while True:
             try:
-                self._waiting.append(self._arrivals.get_nowait())
+                arrived.append(self._arrivals.get_nowait())
             except queue.Empty:
-                return
+                break
+        self._waiting += [row for row in arrived if row is not None]  # None: close()'s wake-up
 
     def _step(self) -> None:
         import torch
