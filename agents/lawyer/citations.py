@@ -135,7 +135,7 @@ def quoted_spans(text: str) -> list[str]:
     """Spans the text puts in double quotes (straight, curly or guillemets), trailing punctuation dropped."""
     spans = []
     for match in _QUOTE.finditer(text):
-        span = flatten(next(g for g in match.groups() if g is not None)).rstrip(".,;:")
+        span = flatten(next(g for g in match.groups() if g is not None)).rstrip(".,;:").rstrip()
         if span:
             spans.append(span)
     return spans
