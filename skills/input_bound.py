@@ -20,12 +20,13 @@ import re
 from typing import Any
 
 from skillstack.spelled_numbers import as_digits
+from .schema_walk import rewrite
 
 KEYWORD = "x-from-input"
 # Past this many values a field stays free: the decoder's index grows with the enum, and a long input is a
 # document to read, not a report to copy from.
 MAX_CANDIDATES = 256
-_WORD = re.compile(r"[\w][\w\-.:/]*")
+_WORD = re.compile(r"\w[\w\-.:/]*")
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
 # Counts written as adverbs, which text2num leaves alone.
 _ADVERBS = {"once": 1, "twice": 2, "thrice": 3}
@@ -38,27 +39,22 @@ def input_text(messages: list[dict[str, Any]]) -> str:
 
 def bind_to_input(schema: dict[str, Any] | None, text: str) -> dict[str, Any] | None:
     """schema with every `x-from-input` node narrowed to the values text holds (the keyword itself removed)."""
-    return _bind(schema, text) if schema and _marked(schema) else schema
+    def narrow(node: dict[str, Any]) -> dict[str, Any]:
+        if node.get(KEYWORD) is not True:
+            return node
+        out = {key: value for key, value in node.items() if key != KEYWORD}
+        values = _candidates(out, text)
+        if 0 < len(values) <= MAX_CANDIDATES:
+            return {key: value for key, value in out.items() if key not in ("type", "pattern")} | {"enum": values}
+        return out
+
+    return rewrite(schema, narrow) if schema and _marked(schema) else schema
 
 
 def _marked(node: Any) -> bool:
     if isinstance(node, dict):
         return node.get(KEYWORD) is True or any(_marked(value) for value in node.values())
     return isinstance(node, list) and any(_marked(item) for item in node)
-
-
-def _bind(node: Any, text: str) -> Any:
-    if isinstance(node, list):
-        return [_bind(item, text) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out = {key: (value if key in ("const", "enum", "default", "examples") else _bind(value, text))
-           for key, value in node.items() if key != KEYWORD}
-    if node.get(KEYWORD) is True:
-        values = _candidates(out, text)
-        if 0 < len(values) <= MAX_CANDIDATES:
-            return {key: value for key, value in out.items() if key not in ("type", "pattern")} | {"enum": values}
-    return out
 
 
 def _candidates(node: dict[str, Any], text: str) -> list[Any]:

@@ -16,6 +16,7 @@ import json
 from typing import Any
 
 from skillstack.errors import SkillError
+from .schema_walk import LITERALS
 
 _PLACEHOLDER = "SKILLSTACKBOUND{}"  # alphanumeric, so outlines-core quotes it without escaping
 _FRACTION = r"(\.[0-9]+)?"
@@ -106,7 +107,7 @@ def _replace(node: Any, regexes: list[str]) -> Any:
             placeholder = {"const": _PLACEHOLDER.format(len(regexes) - 1)}
             others = [t for t in types if t != numeric[0]] if isinstance(types, list) else []
             return {"anyOf": [placeholder, *({"type": t} for t in others)]} if others else placeholder
-    return {key: (value if key in ("const", "enum", "default", "examples") else _replace(value, regexes))
+    return {key: (value if key in LITERALS else _replace(value, regexes))
             for key, value in node.items()}
 
 

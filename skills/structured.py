@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import OutputValidationError, SkillError
+from .schema_walk import rewrite
 
 # Compact JSON only: with the default free whitespace a small model can pad forever.
 _WHITESPACE = r"[ ]?"
@@ -92,16 +93,11 @@ def decoding_schema(schema: Any, max_chars: int | None) -> Any:
     For decoding only (answers are validated against the schema itself): a small model can repeat inside
     a string until max_tokens cuts the document, and a bounded string must close.
     """
-    if isinstance(schema, list):
-        return [decoding_schema(item, max_chars) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {key: decoding_schema(value, max_chars) if key not in ("const", "enum", "default", "examples") else value
-           for key, value in schema.items()}
-    kind = schema.get("type")
-    if kind == "string" and max_chars and not {"maxLength", "pattern", "format", "enum", "const"} & set(schema):
-        out["maxLength"] = max_chars
-    return out
+    def bound(node: dict[str, Any]) -> dict[str, Any]:
+        free = node.get("type") == "string" and not {"maxLength", "pattern", "format", "enum", "const"} & set(node)
+        return node | {"maxLength": max_chars} if free and max_chars else node
+
+    return rewrite(schema, bound)
 
 
 def _regex_constraint(tokenizer: Any, regex: str) -> Any:

@@ -31,9 +31,13 @@ def _entry(tokenizer: Any, token: int, logprob: float) -> dict[str, Any]:
 
 def entries(tokenizer: Any, ids: list[int], steps: list[Step], text: str) -> list[dict[str, Any]]:
     """OpenAI's logprobs `content` for the tokens of ids that produced text (a prefix of their decoding)."""
-    out = []
-    for count, (token, (logprob, top)) in enumerate(zip(ids, steps, strict=False)):
-        if token == tokenizer.eos_token_id or len(tokenizer.decode(ids[:count], skip_special_tokens=True)) >= len(text):
-            break
-        out.append(_entry(tokenizer, token, logprob) | {"top_logprobs": [_entry(tokenizer, t, lp) for t, lp in top]})
-    return out
+    kept = ids[:ids.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in ids else ids
+    low, high = 0, min(len(kept), len(steps))  # the fewest tokens whose decoding covers text: a binary search
+    while low < high:
+        middle = (low + high) // 2
+        if len(tokenizer.decode(kept[:middle], skip_special_tokens=True)) >= len(text):
+            high = middle
+        else:
+            low = middle + 1
+    return [_entry(tokenizer, token, logprob) | {"top_logprobs": [_entry(tokenizer, t, lp) for t, lp in top]}
+            for token, (logprob, top) in zip(kept[:low], steps)]
