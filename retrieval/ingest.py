@@ -1,4 +1,4 @@
-"""Incremental, idempotent ingest of files and folders into the store, and removal of a source.
+"""Incremental, idempotent ingest of files and folders into the store (pruning what is gone), and removal of a source.
 
 Chunk ids are content hashes, so a file's wanted ids are known before any embedding: unchanged files
 write nothing, changed files embed only their new chunks and drop the stale ones, and a run killed
@@ -33,6 +33,7 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list, metadata={"help": "Files already in the store as they are."})
     skipped: list[str] = field(default_factory=list, metadata={"help": "Warnings: unsupported files, skipped."})
     errors: list[str] = field(default_factory=list, metadata={"help": "One line per file that could not be ingested."})
+    removed: list[str] = field(default_factory=list, metadata={"help": "With prune: sources this run did not see, deleted."})
     chunks_written: int = 0
     chunks_deleted: int = 0
     total_chunks: int = 0
@@ -75,8 +76,12 @@ def _prepare(files: list[Path], report: IngestReport, max_chars: int, progress: 
 
 
 def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True, embedder: Embedder | None = None,
-                 batch_size: int = DEFAULT_BATCH, max_chars: int = DEFAULT_MAX_CHARS) -> IngestReport:
-    """Ingest files and folders; bad files are reported in IngestReport.errors while the rest still go in."""
+                 batch_size: int = DEFAULT_BATCH, max_chars: int = DEFAULT_MAX_CHARS, prune: bool = False) -> IngestReport:
+    """Ingest files and folders; bad files are reported in IngestReport.errors while the rest still go in.
+
+    prune: the store then holds these paths only: every source the run did not find (a file deleted from
+    the folder, a folder ingested from another place) is deleted; a file found but unreadable keeps its chunks.
+    """
     from tqdm import tqdm
 
     report = IngestReport()
@@ -97,6 +102,15 @@ def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True
             (report.updated if existing else report.added).append(source)
             plan.extend(missing)
             stale.extend(gone)
+        if prune:
+            found = {str(path) for path in files}
+            everything = store.read_all(collection)
+            for chunk_id, meta in zip(everything["ids"], everything["metadatas"], strict=True):
+                source = str((meta or {}).get("source", ""))
+                if source not in found:
+                    stale.append(chunk_id)
+                    if source not in report.removed:
+                        report.removed.append(source)
         if plan:
             embedder = embedder or get_embedder(settings)
             with tqdm(total=len(plan), desc="embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:

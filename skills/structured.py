@@ -117,12 +117,12 @@ def _regex_constraint(tokenizer: Any, regex: str) -> Any:
 
 
 def json_constraint(tokenizer: Any, schema: dict[str, Any], *, max_string: int | None = None) -> Any:
-    """A fresh single-row logits processor that only allows JSON valid under schema, numeric bounds included
-    (index cached per schema); max_string bounds free-text strings (decoding_schema)."""
-    from .schema_bounds import bounded_regex
+    """A fresh single-row logits processor that only allows JSON valid under schema, numeric bounds and
+    `x-items-sum` rules included (index cached per schema); max_string bounds free-text strings (decoding_schema)."""
+    from .item_sums import item_sums_regex
 
-    # minimum/maximum too, which outlines-core's schema-to-regex step drops.
-    return _regex_constraint(tokenizer, bounded_regex(decoding_schema(schema, max_string), _WHITESPACE))
+    # minimum/maximum too, which outlines-core's schema-to-regex step drops; and x-items-sum, which no schema states.
+    return _regex_constraint(tokenizer, item_sums_regex(decoding_schema(schema, max_string), _WHITESPACE))
 
 
 def labels_regex(labels: list[str] | tuple[str, ...]) -> str:

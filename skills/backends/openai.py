@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from skillstack.errors import BackendError, SkillError
+from skillstack.skills.item_sums import without_item_sums
 from .registry import register_backend
 from .requests import Backend, ChatRequest, Completion, stream_with_stop
 
@@ -40,7 +41,7 @@ class OpenAIBackend(Backend):
             params["timeout"] = request.timeout
         if request.json_schema is not None:
             params["response_format"] = {"type": "json_schema",
-                                         "json_schema": {"name": "output", "schema": request.enforced_schema()}}
+                                         "json_schema": {"name": "output", "schema": without_item_sums(request.enforced_schema())}}
         if request.logprobs:
             params["logprobs"] = True
             if request.top_logprobs:

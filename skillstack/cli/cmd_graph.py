@@ -217,7 +217,8 @@ def demo(
         raise InputError(f"{docs}: demo documents folder not found; pass --docs FOLDER")
     items = _demo_tasks(tasks)
     console.rule(f"Ingesting {docs} into {settings.home}")
-    report = ingest_paths(settings, [docs], progress=not as_json)
+    # The demo's store holds the demo documents only (one home may have seen another checkout's copy).
+    report = ingest_paths(settings, [docs], progress=not as_json, prune=True)
     console.print(", ".join(f"{key}: {len(value) if isinstance(value, list) else value}"
                             for key, value in report.to_dict().items()))
     graph = compile_graph(settings, max_tokens=max_tokens)

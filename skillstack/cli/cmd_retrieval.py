@@ -27,6 +27,7 @@ def _human_report(report: dict[str, Any]) -> str:
              f"{len(report['skipped'])} skipped, {len(report['errors'])} failed; "
              f"{report['chunks_written']} chunks written, {report['chunks_deleted']} deleted, "
              f"{report['total_chunks']} in the store"]
+    lines += [f"removed (not found by this run): {source}" for source in report["removed"]]
     return "\n".join(lines)
 
 
@@ -51,12 +52,14 @@ def ingest(
     as_json: bool = JSON_OPTION,
     batch_size: int = typer.Option(64, "--batch-size", min=1, help="Chunks embedded and upserted per batch."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    prune: bool = typer.Option(False, "--prune", help="Make the store hold these paths only: delete every source "
+                                                      "this run did not find (deleted files, other folders)."),
 ) -> None:
     """Load, chunk, embed and store documents; unchanged files are skipped, changed ones replaced."""
     from skillstack.retrieval.ingest import ingest_paths
 
     settings = settings_from(ctx)
-    report = ingest_paths(settings, paths, progress=not quiet, batch_size=batch_size).to_dict()
+    report = ingest_paths(settings, paths, progress=not quiet, batch_size=batch_size, prune=prune).to_dict()
     for warning in report["skipped"]:
         print(f"warning: {warning}", file=sys.stderr)
     for error in report["errors"]:

@@ -1,4 +1,5 @@
-"""Decoding copies x-from-input fields from the request's own text (skills/input_bound.py), with the real model."""
+"""Decoding copies x-from-input fields from the request's own text (skills/input_bound.py) and keeps x-items-sum
+rules (skills/item_sums.py), with the real model."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ DEMO_REPORT = next(task["text"] for task in map(json.loads, (REPO / "demo" / "ta
                    if task.get("skill") == "agent-status-json")
 
 
-def test_the_status_skill_copies_the_agent_id_counts_and_error_codes_from_the_report(shared_settings):
+def test_the_status_skill_copies_ids_counts_and_codes_from_the_report_and_its_counts_add_up(shared_settings):
     [out] = generate_outputs(shared_settings, "agent-status-json", [[{"role": "user", "content": DEMO_REPORT}]])
     assert out.error is None, out
     parsed = out.parsed
@@ -21,6 +22,8 @@ def test_the_status_skill_copies_the_agent_id_counts_and_error_codes_from_the_re
     assert all(error["code"] in DEMO_REPORT for error in parsed["errors"]), parsed["errors"]
     written = set(numbers(DEMO_REPORT))
     assert set(parsed["tasks"].values()) <= written and {e["count"] for e in parsed["errors"]} <= written
+    # x-items-sum: no invented "failed" x5 beside TIMEOUT x3 (demo task 3 before item_sums.py)
+    assert parsed["tasks"]["failed"] == sum(e["count"] for e in parsed["errors"]), parsed
 
 
 def test_the_base_model_cannot_write_a_marked_value_the_input_does_not_hold(shared_settings):

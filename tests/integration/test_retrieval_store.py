@@ -98,6 +98,24 @@ def test_remove_cli_reports_how_many_chunks_went(settings, docs, capsys):
     assert "nothing from" in capsys.readouterr().out
 
 
+def test_prune_leaves_the_store_holding_only_what_this_run_found(settings, docs, tmp_path):
+    # Another copy of the same documents (a second checkout) and a file deleted since: both go with --prune.
+    other = tmp_path / "elsewhere"
+    shutil.copytree(docs, other)
+    ingest_cli(settings.home, str(docs))
+    ingest_cli(settings.home, str(other))
+    (docs / "northwind-code-data.html").unlink()
+    code, report = ingest_cli(settings.home, str(docs), "--prune")
+    assert code == 0
+    assert sorted(report["removed"]) == sorted([str((docs / "northwind-code-data.html").resolve()),
+                                                 *(str(p.resolve()) for p in sorted(other.iterdir()))])
+    sources = {m["source"] for m in _metadatas(settings)}
+    assert sources == {str((docs / "northwind-code-tenancy.md").resolve())}
+    from skillstack.retrieval.retriever import Retriever
+
+    assert {hit.source for hit in Retriever(settings).search("deposit data breach", 10, mode="lexical")} == sources
+
+
 def test_bm25_index_lagging_chroma_is_rebuilt_not_trusted(settings, docs):
     from skillstack.retrieval.ingest import ingest_paths, remove_source
     from skillstack.retrieval.lexical import LexicalIndex, lexical_dir

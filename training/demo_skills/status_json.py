@@ -37,8 +37,10 @@ SCHEMA: dict[str, Any] = {
             "additionalProperties": False,
         },
         "latency_p95_ms": {"type": ["number", "null"], "minimum": 0},
+        # x-items-sum (skills/item_sums.py): local decoding makes the error counts add up to tasks.failed.
         "errors": {
             "type": "array",
+            "x-items-sum": {"property": "count", "equals": "/tasks/failed"},
             "items": {"type": "object",
                       "properties": {"code": {"type": "string", "x-from-input": True},
                                      "count": {"type": "integer", "minimum": 1, "x-from-input": True}},
