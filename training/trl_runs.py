@@ -8,7 +8,9 @@ TRL class pair, extra arguments) is given by dpo.py and rft.py.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
@@ -98,7 +100,10 @@ def train_with_trl(settings: Settings, job: TrainJob, *, to_rows: RowsFn, traine
         last = get_last_checkpoint(str(folder))
         resumed_from = int(Path(last).name.split("-")[-1]) if last else 0
         log.truncate_after(resumed_from)
-        run.train(resume_from_checkpoint=last)
+        # The trainer writes its log dicts to stdout (tqdm.write, PrinterCallback): progress, which belongs on
+        # stderr, so that stdout carries only a command's own output (`--json`).
+        with contextlib.redirect_stdout(sys.stderr):
+            run.train(resume_from_checkpoint=last)
         adapter = save_adapter(run.model, folder / "last")
     notes = [f"resumed from the checkpoint at step {resumed_from}"] if resumed_from else []
     skill = finish_skill(settings, spec, output_dir=job.output_dir, adapter_dir=adapter, config=config,

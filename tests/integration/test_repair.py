@@ -36,7 +36,7 @@ def test_repair_trains_dpo_from_the_skill_adapter_and_keeps_it_only_if_the_gate_
                  "--eval", str(gate), "--output", str(out), "--samples", "1", "--max-tokens", "40", "--no-progress", "--json",
                  "--set", "max_steps=1", "--set", "batch_size=2", "--set", "max_seq_len=160", "--set", "save_every=0"])
     assert code in (0, None)
-    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # TRL prints its log dicts before the report
+    report = json.loads(capsys.readouterr().out)  # stdout is the report alone: TRL's log dicts go to stderr
     assert report["paired"] >= 10 and report["failing"] >= report["paired"] and report["eval_items"] == 1
     assert report["kept"] is (report["after"] > report["before"])
     assert out.is_dir() is report["kept"]
