@@ -105,12 +105,9 @@ def ingest_paths(settings: Settings, paths: list[Path], *, progress: bool = True
         if prune:
             found = {str(path) for path in files}
             everything = store.read_all(collection)
-            for chunk_id, meta in zip(everything["ids"], everything["metadatas"], strict=True):
-                source = str((meta or {}).get("source", ""))
-                if source not in found:
-                    stale.append(chunk_id)
-                    if source not in report.removed:
-                        report.removed.append(source)
+            sources = [str((meta or {}).get("source", "")) for meta in everything["metadatas"]]
+            stale.extend(i for i, source in zip(everything["ids"], sources, strict=True) if source not in found)
+            report.removed = list(dict.fromkeys(source for source in sources if source not in found))
         if plan:
             embedder = embedder or get_embedder(settings)
             with tqdm(total=len(plan), desc="embedding", unit="chunk", disable=not progress, file=sys.stderr) as bar:

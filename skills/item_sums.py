@@ -25,6 +25,7 @@ import re
 from typing import Any
 
 from .schema_bounds import bounded_regex
+from .schema_walk import rewrite
 
 KEYWORD = "x-items-sum"
 MAX_ITEMS = 48  # item copies in the spelled-out lists over all totals (each repeats the item's regex; index build time)
@@ -80,14 +81,9 @@ def item_sums_regex(schema: dict[str, Any], whitespace: str) -> str:
 
 def without_item_sums(schema: dict[str, Any] | None) -> dict[str, Any] | None:
     """schema without any `x-items-sum` keyword (what remote decoders and validators are given)."""
-    found = _find(schema, ()) if schema else None
-    if found is None:
+    if not schema or _find(schema, ()) is None:
         return schema
-    out = copy.deepcopy(schema)
-    while found:
-        _at(out, found[0]).pop(KEYWORD, None)
-        found = _find(out, ())
-    return out
+    return rewrite(schema, lambda node: {key: value for key, value in node.items() if key != KEYWORD})
 
 
 def _longest_that_fits(parts: tuple[int, ...], totals: list[int], longest: int
