@@ -162,15 +162,21 @@ class GroundingMachine:
         if quote is None:
             return None
         chars = set(quote.nexts(self.corpus, self.first))
-        if quote.length >= _MIN_QUOTE:
+        if self.may_close(quote):
             chars.add(quote.closer)
         return chars
+
+    def may_close(self, quote: _Quote) -> bool:
+        """A quote may close once it is long enough for the gate and ends where a source word ends: a quote
+        cut inside a word ("shall return the de") is a true substring that no reader would accept."""
+        return quote.length >= _MIN_QUOTE and quote.positions is not None and \
+            (quote.space or any(not self.corpus[p].isalnum() for p in quote.positions))
 
     # -- quotes ---------------------------------------------------------------------------------------------
 
     def _quote_step(self, quote: _Quote, char: str) -> _Quote | None:
         if char == quote.closer:
-            return _CLOSED if quote.length >= _MIN_QUOTE else None
+            return _CLOSED if self.may_close(quote) else None
         if char == "\n":  # the gate's quote pattern stops at a line end, so a quote may not span one
             return None
         if char.isspace():

@@ -179,25 +179,31 @@ def test_seconds_become_milliseconds_and_missing_numbers_zero():
 
 def test_legal_analyses_cite_only_gold_articles_and_quote_them_verbatim(generated):
     train, heldout, provenance = generated["legal-reasoner"]
-    assert "demo/docs" in provenance["corpus"]
+    assert "demo/docs" in provenance["corpus"] and provenance["case_records"] >= 100
     by_number = {hit["metadata"]["article"]: hit for hit in legal.code_hits()}
     for item in heldout:
-        assert len(item["hits"]) == legal.HELDOUT_ARTICLES
+        northwind = item["hits"][0]["source"].startswith("demo/docs/")
+        assert not northwind or len(item["hits"]) == legal.HELDOUT_ARTICLES
         assert set(cited_articles(item["reference"])) == set(item["gold_articles"])
         assert check_citations(item["reference"], item["hits"], facts=item["facts"]).ok
         assert legal.score(item, item["reference"])["citation_f1"] == 1.0
-    renumbered = 0
+        assert legal.score(item, item["reference"])["verdict"] == 1.0
+    renumbered = northwind_examples = 0
     for example in train:
         shown = dict(re.findall(r'<article number="(\w+)"[^>]*>\n(.*?)\n</article>', example["messages"][1]["content"], re.S))
         analysis = example["messages"][2]["content"]
         gold = set(cited_articles(analysis))
-        assert len(shown) == max(legal.TRAIN_ARTICLES, len(gold) + 1) and gold < set(shown)
-        assert all(text.startswith(f"Article {number} ") for number, text in shown.items())
         hits = [{"text": text, "metadata": {"article": number}} for number, text in shown.items()]
-        assert check_citations(analysis, hits).ok
-        renumbered += any(text != by_number.get(number, {}).get("text") for number, text in shown.items())
+        assert gold < set(shown) and check_citations(analysis, hits).ok
+        if all(text.startswith(f"Article {number} ") for number, text in shown.items()):  # a Northwind example
+            northwind_examples += 1
+            assert len(shown) == max(legal.TRAIN_ARTICLES, len(gold) + 1)
+            renumbered += any(text != by_number.get(number, {}).get("text") for number, text in shown.items())
     # Part of training cites articles under numbers the demo Code never used: the number comes from the prompt.
-    assert 0.3 < renumbered / len(train) < 0.7
+    assert 0.3 < renumbered / northwind_examples < 0.7
+    # Clients who name only themselves: some landlords go unnamed, and a sentence still opens with a capital.
+    unnamed = [e for e in train if "The landlord " in e["messages"][1]["content"]]
+    assert unnamed and not any(". the landlord" in e["messages"][1]["content"] for e in train)
 
 
 def test_legal_corpus_is_the_demo_code_read_as_retrieved_chunks():

@@ -60,8 +60,10 @@ def test_inside_a_quote_only_verbatim_continuations_or_the_closing_mark_can_foll
     assert allowed_after('It says “notify') & {" the", " breach", "”"} == {" the", "”"}
 
 
-def test_a_quote_cannot_close_before_three_characters_nor_cross_a_line_end():
+def test_a_quote_cannot_close_before_three_characters_inside_a_source_word_nor_cross_a_line_end():
     assert '"' not in allowed_after('Say "Th')
+    assert '"' not in allowed_after('Say "notify the brea') and '"' in allowed_after('Say "notify the breach')
+    assert '"' not in allowed_after('Say "within 72 hour') and "s" in allowed_after('Say "within 72 hour')
     assert "\n" not in allowed_after('Say "The controller')
 
 
@@ -116,8 +118,8 @@ def test_any_finished_path_of_allowed_tokens_passes_the_citation_gate(grounding:
     for step in range(80):
         choices = [words[i] for i in np.flatnonzero(search.allowed(state))]
         assert choices, text  # something can always follow
-        if state.quote is not None and state.quote.length >= 3:
-            assert state.quote.closer in choices  # closing a long enough quote is always possible
+        if state.quote is not None and machine.may_close(state.quote):
+            assert state.quote.closer in choices  # closing a long enough quote at a word's end is always possible
         # After 40 tokens the path heads for its end: stop, close the quote, or finish the number.
         closing = [w for w in (END, state.quote and state.quote.closer) if w in choices] if step >= 40 else []
         word = closing[0] if closing else data.draw(st.sampled_from(choices))

@@ -4,10 +4,12 @@ The corpus is the Northwind Tenancy and Data Code in demo/docs (the documents `m
 read with the project's own loaders and chunker, so articles look exactly like the retrieved
 chunks the hybrid flow passes to the skill. Holds one set of case patterns per article (facts,
 the sentence to quote, application, conclusion; the third of each article is held out), the
-seeded generator, and the scorer (gold-article recall, citation precision, the graph's citation gate).
-Each example shows the relevant articles among BM25-retrieved distractors and an analysis that
-cites and quotes only the relevant ones. Prompts come from the graph's own IRAC prompt
-(`skillstack.agents.lawyer.prompts.legal_reasoner_messages`). Not here: training and evaluation (build.py).
+seeded generator, and the scorer (gold-article recall, citation precision, the graph's citation gate,
+the Conclusion's verdict). Each example shows the relevant articles among BM25-retrieved distractors,
+best first by the embedder (as the hybrid flow orders retrieved articles), and an analysis that cites
+and quotes only the relevant ones. Prompts come from the graph's own IRAC prompt
+(`skillstack.agents.lawyer.prompts.legal_reasoner_messages`). The cases written under other codes,
+which the generator mixes in, live in legal_records.py. Not here: training and evaluation (build.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from skillstack.agents.lawyer.flow import articles_for_prompt
 from skillstack.agents.lawyer.gate import check_citations
 from skillstack.agents.lawyer.prompts import IRAC_SYSTEM, legal_reasoner_messages
 from skillstack.errors import DatasetError
+from .legal_records import by_relevance, record_example, training_records, tuning_items
 
 NAME = "legal-reasoner"
 SYSTEM_PROMPT = IRAC_SYSTEM
@@ -257,8 +260,12 @@ TRAIN_VARIANTS = [0, 1, 3, 4]  # every article has 0 and 1; a few have more trai
 TRAIN_ARTICLES = 2
 HELDOUT_ARTICLES = 3
 RENUMBERED_SHARE = 0.5  # training examples whose articles carry random numbers (see build_example)
+RECORD_COPIES = 2  # each written record trains twice: with its own article numbers, then renumbered
+# Clients often name nobody but themselves ("her landlord still holds the deposit"): a share of the
+# landlords go unnamed, so the analysis learns to judge the party the article governs, not the one name given.
 LANDLORDS = ["Harbour Lettings", "Greta Holm", "Northgate Homes", "Oskar Lind", "Birchwood Property", "Maple Estates",
-             "Ivo Sander", "Quay Street Rentals", "Clara Voss", "Summit Lettings"]
+             "Ivo Sander", "Quay Street Rentals", "Clara Voss", "Summit Lettings", "the landlord", "the letting agent",
+             "the landlord"]
 HELDOUT_LANDLORDS = ["Riverside Agents", "Pavel Kostic", "Lantern Lettings"]
 TENANTS = ["Anna Berg", "Luis Ortega", "Mia Chen", "Jon Park", "Sara Haddad", "Tim Novak", "Eva Rossi", "Raj Patel",
            "Lea Martin", "Ola Nilsen"]
@@ -327,6 +334,12 @@ def _conclusion(case: Case, cited: str) -> str:
         if not case.conclusion.startswith(case.party) else f"{case.party} {verdict} [Article {cited}]. {case.conclusion}"
 
 
+def _fill(template: str, fill: dict[str, str]) -> str:
+    """The template with its parties filled in, a party opening a sentence capitalised ("The landlord kept ...")."""
+    text = template.format(**fill)
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text) if text else text
+
+
 def _renumbered(hit: dict[str, Any], number: str) -> dict[str, Any]:
     """The hit as if the law numbered it `number` (metadata and heading), text otherwise unchanged."""
     old = hit["metadata"]["article"]
@@ -353,17 +366,17 @@ def build_example(picks: list[tuple[str, int]], landlord: str, tenant: str, rng:
     gold = [number for number, _ in picks]
     cases = [CASES[number][1][variant] for number, variant in picks]
     fill = {"landlord": landlord, "tenant": tenant}
-    facts = " ".join(case.facts.format(**fill) for case in cases)
+    facts = " ".join(_fill(case.facts, fill) for case in cases)
     shown = gold + _distractors(facts, gold, rng, max(1, n_articles - len(gold)))
     rng.shuffle(shown)
     numbers = dict(zip(shown, map(str, rng.sample(range(1, 100), len(shown))))) if renumber else {n: n for n in shown}
-    hits = [_renumbered(_hit(number), numbers[number]) for number in shown]
+    hits = by_relevance(facts, [_renumbered(_hit(number), numbers[number]) for number in shown])
     issue = f"Whether {landlord} " + ", and whether {landlord} ".join(CASES[n][0] for n in gold).format(**fill) + "."
     analysis = "\n".join([
         f"Issue: {issue}",
         "Rule: " + " ".join(_rule(number, case.quote, numbers[number]) for number, case in zip(gold, cases, strict=True)),
-        "Application: " + " ".join(case.application.format(**fill) for case in cases),
-        "Conclusion: " + " ".join(_conclusion(case, numbers[number]).format(**fill) for number, case in zip(gold, cases, strict=True)),
+        "Application: " + " ".join(_fill(case.application, fill) for case in cases),
+        "Conclusion: " + " ".join(_fill(_conclusion(case, numbers[number]), fill) for number, case in zip(gold, cases, strict=True)),
     ])
     return LegalExample(messages=legal_reasoner_messages(facts, articles_for_prompt(hits)), analysis=analysis,
                         gold=[numbers[n] for n in gold], facts=facts, hits=hits)
@@ -375,13 +388,19 @@ def _picks(rng: random.Random, variants: list[int]) -> list[tuple[str, int]]:
 
 
 def generate(seed: int, *, n_train: int, n_heldout: int) -> tuple[list[dict], list[dict], dict]:
-    """(train chat examples, held-out items, provenance); held-out cases use fact patterns and parties never trained on."""
+    """(train chat examples, held-out items, provenance); held-out cases use fact patterns and parties never trained on.
+
+    Training: the written records under other codes (legal_records.py), each twice (as printed and renumbered),
+    and Northwind examples for the rest of n_train. Held-out: n_heldout Northwind items, then the tuning records.
+    """
     rng = random.Random(seed)
-    train = []
-    for _ in range(n_train):
+    records = training_records()
+    train = [record_example(row, rng, renumber=copy == 1) for row in records for copy in range(RECORD_COPIES)]
+    for _ in range(n_train - len(train)):
         example = build_example(_picks(rng, TRAIN_VARIANTS), rng.choice(LANDLORDS), rng.choice(TENANTS), rng,
                                 n_articles=TRAIN_ARTICLES, renumber=rng.random() < RENUMBERED_SHARE)
         train.append({"messages": example.messages + [{"role": "assistant", "content": example.analysis}]})
+    rng.shuffle(train)
     heldout = []
     for _ in range(n_heldout):
         example = build_example(_picks(rng, [HELDOUT_VARIANT]), rng.choice(HELDOUT_LANDLORDS), rng.choice(HELDOUT_TENANTS), rng,
@@ -390,15 +409,31 @@ def generate(seed: int, *, n_train: int, n_heldout: int) -> tuple[list[dict], li
         # the graph's citation gate check the answer as it checks retrieved chunks.
         heldout.append({"messages": example.messages[-1:], "gold_articles": example.gold, "facts": example.facts,
                         "hits": example.hits, "reference": example.analysis})
-    return train, heldout, {"corpus": "Northwind Tenancy and Data Code (demo/docs, the project's demo law)",
-                            "files": list(CODE_FILES), "distractors": "BM25 over the Code's article chunks (hard) + random"}
+    heldout += tuning_items()
+    return train, heldout, {"corpus": "Northwind Tenancy and Data Code (demo/docs, the project's demo law) and cases "
+                            "written under twenty other fictional codes (training/demo_skills/cases)",
+                            "files": list(CODE_FILES), "case_records": len(records), "record_copies": RECORD_COPIES,
+                            "distractors": "BM25 over the Code's article chunks (hard) + random; a record's own articles"}
 
 
-METRICS = ("gold_recall", "citation_precision", "citation_f1", "irac_format", "gate_passed")  # score()'s keys, in card order
+METRICS = ("gold_recall", "citation_precision", "citation_f1", "irac_format", "gate_passed", "verdict")  # score()'s keys
+# The Conclusion's verdict as the trained format writes it ("X did not comply with [Article N]") and as other
+# analyses phrase it; the first one on the Conclusion line counts (a negative phrase is tried at each place first).
+_NOT_COMPLIED = r"did not comply|has not complied|not complied|failed to comply|breach|violat|unlawful|not lawful|not allowed|cannot|illegal"
+_COMPLIED = r"complied|compli(?:es|ant)|lawful|allowed|met (?:the|its|their)|valid"
+_VERDICT = re.compile(rf"(?P<no>{_NOT_COMPLIED})|(?P<yes>{_COMPLIED})", re.IGNORECASE)
+
+
+def verdict_of(text: str) -> str | None:
+    """'complied' or 'did not comply' as the analysis's Conclusion line first says it; None without one."""
+    line = re.search(r"^Conclusion:(.*)$", text, re.MULTILINE)
+    found = _VERDICT.search(line.group(1)) if line else None
+    return None if found is None else "did not comply" if found.group("no") else "complied"
 
 
 def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, float]:
-    """Gold-article recall, citation precision (no citation -> 0), their F1, IRAC shape and the citation gate."""
+    """Gold-article recall, citation precision (no citation -> 0), their F1, IRAC shape, the citation gate, and
+    whether the Conclusion's verdict is the reference's (item "conclusion", else the reference analysis's)."""
     cited = set(cited_articles(text))
     found = len(cited & set(item["gold_articles"]))
     recall = found / len(item["gold_articles"])
@@ -406,4 +441,5 @@ def score(item: dict[str, Any], text: str, parsed: Any = None) -> dict[str, floa
     parts = all(re.search(rf"^{part}:", text, re.MULTILINE) for part in ("Issue", "Rule", "Application", "Conclusion"))
     return {"gold_recall": recall, "citation_precision": precision,
             "citation_f1": 2 * recall * precision / (recall + precision) if found else 0.0,
-            "irac_format": float(parts), "gate_passed": float(check_citations(text, item["hits"], facts=item["facts"]).ok)}
+            "irac_format": float(parts), "gate_passed": float(check_citations(text, item["hits"], facts=item["facts"]).ok),
+            "verdict": float(verdict_of(text) == (item.get("conclusion") or verdict_of(item.get("reference", ""))))}

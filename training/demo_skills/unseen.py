@@ -14,6 +14,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .legal_records import case_item
+
 UNSEEN_DIR = Path(__file__).resolve().parents[2] / "bench" / "unseen" / "skills"
 UNSEEN_CARD_FILE = "eval_card.unseen.json"
 UNSEEN_REPORT_FILE = "EVAL-unseen.md"
@@ -27,20 +29,8 @@ def _voice(row: dict[str, Any]) -> dict[str, Any]:
     return {"messages": [{"role": "user", "content": row["prompt"]}], "id": row["id"], "register": row.get("register")}
 
 
-def _legal(row: dict[str, Any]) -> dict[str, Any]:
-    # The case's own articles stand in for retrieval (as the held-out items' hits do), in the trained prompt.
-    from skillstack.agents.lawyer.prompts import legal_reasoner_messages
-
-    articles = [{"article": a["number"], "title": a.get("title", ""), "text": a["text"]} for a in row["articles"]]
-    hits = [{"text": a["text"], "score": 1.0, "source": row["code"], "metadata": {"kind": "article", "article": a["article"],
-             "title": a["title"], "source": row["code"]}} for a in articles]
-    return {"messages": legal_reasoner_messages(row["facts"], articles, system=None), "id": row["id"], "facts": row["facts"],
-            "gold_articles": row["gold"], "hits": hits, "reference": f"Conclusion: {row['reference']}",
-            "conclusion": row["conclusion"]}
-
-
 SETS = {"agent-status-json": ("status_reports.jsonl", _status), "brand-voice": ("brand_voice_messages.jsonl", _voice),
-        "legal-reasoner": ("legal_cases.jsonl", _legal)}
+        "legal-reasoner": ("legal_cases.jsonl", case_item)}
 
 
 def unseen_items(skill_name: str, root: Path = UNSEEN_DIR) -> list[dict[str, Any]] | None:
