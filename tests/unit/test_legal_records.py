@@ -87,7 +87,7 @@ def test_the_verdict_is_read_from_the_conclusion_line_only(conclusion, verdict):
 def test_the_shipped_records_are_balanced_and_their_references_pass_the_gate():
     train, tuning = training_records(), tuning_items()
     assert len(train) >= 100 and len(tuning) >= 30
-    for rows in (train, [item for item in tuning]):
+    for rows in (train, tuning):
         verdicts = [row["conclusion"] for row in rows]
         assert abs(verdicts.count("complied") - verdicts.count("did not comply")) <= len(rows) // 10
     for row in train:

@@ -108,7 +108,7 @@ register_demo_skill(DemoSkill(
     system_prompt=legal.SYSTEM_PROMPT, routing_examples=legal.ROUTING_EXAMPLES, generate=legal.generate,
     score=legal.score, metrics=legal.METRICS, primary="citation_f1",
     baselines=[Baseline(label="base + IRAC prompt", system_prompt=legal.SYSTEM_PROMPT)],
-    # 120 written records x 2 + 80 Northwind examples, one epoch (80 steps, ~30 min on 2 idle cores); ~900-token
+    # 120 written records x 2 + 80 Northwind examples, one epoch (80 steps, 19 min on 2 idle cores); ~900-token
     # Northwind prompts: batches of 4 peak near 12 GB without gradient checkpointing (set it on a machine with less)
     max_tokens=256, n_train=320, n_heldout=12, training=_lora(n_epochs=1, batch_size=4, learning_rate_multiplier=1.5, max_seq_len=1024,
                                                           num_threads=2),

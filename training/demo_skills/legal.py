@@ -336,8 +336,7 @@ def _conclusion(case: Case, cited: str) -> str:
 
 def _fill(template: str, fill: dict[str, str]) -> str:
     """The template with its parties filled in, a party opening a sentence capitalised ("The landlord kept ...")."""
-    text = template.format(**fill)
-    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), text) if text else text
+    return re.sub(r"(^|[.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), template.format(**fill))
 
 
 def _renumbered(hit: dict[str, Any], number: str) -> dict[str, Any]:

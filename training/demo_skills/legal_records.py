@@ -16,6 +16,7 @@ hybrid flow (the embedder ranks the deciding article first for 80-92% of the wri
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import re
@@ -61,30 +62,32 @@ def record_hits(row: dict[str, Any], numbers: dict[str, str] | None = None) -> l
 
 
 def by_relevance(facts: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The hits best first for these facts (the project's embedder, cosine), as the hybrid flow shows retrieved
-    articles: a skill trained on shuffled articles learns to ignore the order its prompt will carry."""
-    from skillstack.retrieval.embeddings import get_embedder
-    from skillstack.settings import load_settings
-
-    embedder = get_embedder(load_settings())
-    vectors = embedder.embed([facts] + [f"{h['metadata'].get('title', '')}. {h['text']}" for h in hits])
+    """The hits best first for these facts (embedder cosine), as the hybrid flow shows retrieved articles:
+    a skill trained on shuffled articles learns to ignore the order its prompt will carry."""
+    vectors = _ranking_embedder().embed([facts] + [f"{h['metadata'].get('title', '')}. {h['text']}" for h in hits])
     scores = vectors[1:] @ vectors[0]
     # Only the order is kept (not the scores): a float's last digits differ between CPUs, the order does not.
     return [hits[i] for i in sorted(range(len(hits)), key=lambda i: -float(scores[i]))]
 
 
-def _articles(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"article": h["metadata"]["article"], "title": h["metadata"]["title"], "text": h["text"]} for h in hits]
+@functools.cache
+def _ranking_embedder() -> Any:
+    """The embedded all-MiniLM-L6-v2 on torch whatever the home configures: the datasets stay reproducible."""
+    from skillstack.retrieval.embeddings import get_embedder
+    from skillstack.settings import EMBEDDED, load_settings
+
+    return get_embedder(load_settings(embedding_model=EMBEDDED, embedding_backend="torch", device="cpu"))
 
 
 def case_item(row: dict[str, Any]) -> dict[str, Any]:
     """The record as a held-out item of the eval engine: the trained IRAC prompt over the record's own
     articles (standing in for retrieval, so ranked as retrieval ranks them), with gold articles, reference and verdict for the scorer."""
+    from skillstack.agents.lawyer.flow import articles_for_prompt
     from skillstack.agents.lawyer.prompts import legal_reasoner_messages
 
     hits = by_relevance(row["facts"], record_hits(row))
     reference = row.get("analysis") or f"Conclusion: {row['reference']}"
-    return {"messages": legal_reasoner_messages(row["facts"], _articles(hits), system=None), "id": row.get("id"),
+    return {"messages": legal_reasoner_messages(row["facts"], articles_for_prompt(hits), system=None), "id": row.get("id"),
             "facts": row["facts"], "gold_articles": list(row["gold"]), "hits": hits, "reference": reference,
             "conclusion": row["conclusion"]}
 
@@ -100,6 +103,7 @@ def _renumber_analysis(analysis: str, numbers: dict[str, str]) -> str:
 def record_example(row: dict[str, Any], rng: random.Random, *, renumber: bool) -> dict[str, Any]:
     """One chat training example from a record: its articles best first (and, with `renumber`, given random
     numbers 1-99, so the skill cites what its prompt prints), the record's analysis as the answer."""
+    from skillstack.agents.lawyer.flow import articles_for_prompt
     from skillstack.agents.lawyer.prompts import legal_reasoner_messages
 
     if "analysis" not in row:
@@ -107,7 +111,7 @@ def record_example(row: dict[str, Any], rng: random.Random, *, renumber: bool) -
     original = [str(a["number"]) for a in row["articles"]]
     numbers = dict(zip(original, map(str, rng.sample(range(1, 100), len(original))))) if renumber else {}
     hits = by_relevance(row["facts"], record_hits(row, numbers))
-    messages = legal_reasoner_messages(row["facts"], _articles(hits))
+    messages = legal_reasoner_messages(row["facts"], articles_for_prompt(hits))
     return {"messages": messages + [{"role": "assistant", "content": _renumber_analysis(row["analysis"], numbers)}]}
 
 
