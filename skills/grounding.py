@@ -29,7 +29,7 @@ _PREFIXES = frozenset(k[:n] for k in (*_KEYWORDS, _UNDOTTED_KEYWORD) for n in ra
 _SEPARATORS = (",", "and", "or", "&", "y")
 _BRACKET_SEPARATORS = tuple(s + k for s in (",", "and", "or", "&", ",and", ",or")
                             for k in ("", "article", "articles", "artículo", "artículos", "art.", "§"))
-_NUMBER = re.compile(r"\d+[a-z]?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)*[a-z]?")  # as the gate reads them: 33, 17a, a code's 5.3
 _MIN_QUOTE = 3  # the gate only checks quotes of at least three characters; shorter ones are not closed
 
 
@@ -60,7 +60,7 @@ def _is_word(char: str) -> bool:
 
 @dataclass(frozen=True)
 class _Cite:
-    """Where the text stands in a possible citation: mode is free | word | keyword | number | after | sub | sep."""
+    """Where the text stands in a possible citation: mode is free | word | keyword | number | dot | after | sub | sep."""
 
     mode: str = "free"
     bracket: bool = False
@@ -118,7 +118,9 @@ class GroundingMachine:
     def __init__(self, grounding: Grounding) -> None:
         self.grounding = grounding
         self.numbers = frozenset(grounding.articles)
-        self.digit_prefixes = frozenset(n[:k] for n in self.numbers for k in range(1, len(n) + 1) if n[:k].isdigit())
+        # What a number may be while it is written: digits and inner dots ("5", "5.", "5.3" of an allowed 5.3).
+        self.digit_prefixes = frozenset(n[:k] for n in self.numbers for k in range(1, len(n) + 1)
+                                        if n[:k].replace(".", "").isdigit())
         # One corpus, sources separated by a character no quote can contain; positions index into it.
         self.corpus = "\x00".join(" ".join(s.split()) for s in grounding.sources) + "\x00"
         first: dict[str, list[int]] = {}
@@ -141,7 +143,7 @@ class GroundingMachine:
     def can_end(self, state: State) -> bool:
         """Whether the text may stop here (no open quote, no half-written article number)."""
         cite = state.cite
-        return state.quote is None and (cite.mode != "number" or cite.text in self.numbers)
+        return state.quote is None and (cite.mode != "number" or self._complete(cite.text))
 
     def step(self, state: State, char: str) -> State | None:
         quote = state.quote
@@ -215,15 +217,30 @@ class GroundingMachine:
                 return _moved(cite, char, mode="free", bracket=False, text="") if char == "]" else None
             return self._abandon(cite, char, in_quote)
         if mode == "number":
-            if char.isdecimal():
+            if char.isdecimal() or char == ".":
                 digits = cite.text + char
-                return _moved(cite, char, text=digits) if digits in self.digit_prefixes else None
+                if digits in self.digit_prefixes:
+                    return _moved(cite, char, text=digits)
+                # "Article 5." ends a sentence (a digit may not follow); a bracket block has no full stop inside
+                if char == "." and cite.text in self.numbers and not cite.bracket:
+                    return _moved(cite, char, mode="dot")
+                return None
+            if cite.text.endswith("."):  # "5." of an allowed "5.3" that stops there: the gate reads "5" then "."
+                if not self._complete(cite.text):
+                    return None
+                dot = _moved(replace(cite, text=cite.text[:-1]), ".", mode="dot")
+                return self._cite_step(dot, char, in_quote)
             if char.isalpha():  # the gate reads "5a" as one number
                 number = cite.text + lower
                 return _moved(cite, char, mode="after", text=number) if number in self.numbers else None
             if cite.text not in self.numbers:
                 return None
             return self._cite_step(replace(cite, mode="after"), char, in_quote)
+        if mode == "dot":  # a whole number, then "." and no digit: a sentence's full stop after the citation
+            if char.isdecimal():
+                return None
+            after = self._cite_step(replace(cite, mode="after"), ".", in_quote)
+            return None if after is None else self._cite_step(after, char, in_quote)
         if mode == "after":
             if cite.bracket and char == "]":
                 return _moved(cite, char, mode="free", bracket=False, text="")
@@ -238,6 +255,10 @@ class GroundingMachine:
                 return _moved(cite, char, mode="after", text="", pending="")
             return None if cite.bracket else self._abandon(cite, cite.pending + char, in_quote, anchored=True)
         return self._separator(cite, char, in_quote)
+
+    def _complete(self, number: str) -> bool:
+        """Whether a number written so far reads as an allowed one ("5." reads as "5" and a full stop)."""
+        return number in self.numbers or (number.endswith(".") and number[:-1] in self.numbers)
 
     def _separator(self, cite: _Cite, char: str, in_quote: bool) -> _Cite | None:
         """Between numbers: spaces, then a separator; a digit after a complete one starts the next number."""

@@ -7,7 +7,11 @@ with TIMEOUT") or cuts an id ("in-worker-3" for "ingest-worker-3"). A schema nod
   each kept only if it matches the node's `pattern`; lower-cased forms are offered too, so an id
   written "Billing-Sync-2" can still fill a lower-case pattern;
 - an integer: every number the input writes, in digits ("1,200", "x4") or words ("forty-two", "twice"),
-  and 0 (what a report that does not mention a count means), kept within the node's bounds.
+  and 0 (what a report that does not mention a count means), kept within the node's bounds;
+- a duration, marked with its unit (`"x-from-input": "ms"`, or "s", "us", "min"): every number the input
+  writes, converted from the time unit written right after it ("1.2 s" -> 1200, "850 µs" -> 0.85 in ms) or
+  as written when none follows ("p95_ms=64"), and null where the type allows it. A small model converts
+  units badly (12000 for "1.2 seconds", 15000 for "15 ms"); here it only chooses which number is meant.
 The narrowed node becomes an `enum`, which every constrained decoder enforces (outlines-core here,
 structured outputs on vLLM and OpenAI). Answers are still validated against the schema as written,
 so the keyword never rejects a value by itself; a node with no candidate, or more than MAX_CANDIDATES, is
@@ -19,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from skillstack.errors import SkillError
 from skillstack.spelled_numbers import as_digits
 from .schema_walk import rewrite
 
@@ -30,6 +35,18 @@ _WORD = re.compile(r"\w[\w\-.:/]*")
 _DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?!\d)|\d+")
 # Counts written as adverbs, which text2num leaves alone.
 _ADVERBS = {"once": 1, "twice": 2, "thrice": 3}
+# Time units as people write them, in milliseconds. (training/demo_skills/status_rules.py keeps its own table:
+# a python grader runs in isolation and imports only the standard library.)
+_MS = {"ms": 1.0, "msec": 1.0, "msecs": 1.0, "millisecond": 1.0, "milliseconds": 1.0,
+       "us": 0.001, "µs": 0.001, "μs": 0.001, "microsecond": 0.001, "microseconds": 0.001,
+       "s": 1000.0, "sec": 1000.0, "secs": 1000.0, "second": 1000.0, "seconds": 1000.0,
+       "min": 60000.0, "mins": 60000.0, "minute": 60000.0, "minutes": 60000.0,
+       "h": 3600000.0, "hr": 3600000.0, "hrs": 3600000.0, "hour": 3600000.0, "hours": 3600000.0}
+_FIELD_UNITS = ("ms", "s", "us", "min")  # what a marked duration field may hold
+# A quantity stands alone: "p95" and "95th" name a percentile, "v2.7" a version, "ocr-2" an agent.
+_QUANTITY = re.compile(r"(?<![\w.,-])(\d{1,3}(?:,\d{3})+(?!\d)|\d+)(\.\d+)?(?:\s?("
+                       + "|".join(sorted(map(re.escape, _MS), key=len, reverse=True)) + r")(?!\w)|(?![\w.,]\w))",
+                       re.IGNORECASE)
 
 
 def input_text(messages: list[dict[str, Any]]) -> str:
@@ -40,10 +57,10 @@ def input_text(messages: list[dict[str, Any]]) -> str:
 def bind_to_input(schema: dict[str, Any] | None, text: str) -> dict[str, Any] | None:
     """schema with every `x-from-input` node narrowed to the values text holds (the keyword itself removed)."""
     def narrow(node: dict[str, Any]) -> dict[str, Any]:
-        if node.get(KEYWORD) is not True:
+        if not _is_mark(node.get(KEYWORD)):
             return node
         out = {key: value for key, value in node.items() if key != KEYWORD}
-        values = _candidates(out, text)
+        values = _candidates(node, text)
         if 0 < len(values) <= MAX_CANDIDATES:
             return {key: value for key, value in out.items() if key not in ("type", "pattern")} | {"enum": values}
         return out
@@ -51,14 +68,25 @@ def bind_to_input(schema: dict[str, Any] | None, text: str) -> dict[str, Any] | 
     return rewrite(schema, narrow) if schema and _marked(schema) else schema
 
 
+def _is_mark(value: Any) -> bool:
+    if isinstance(value, str) and value not in _FIELD_UNITS:
+        raise SkillError(f"schema keyword {KEYWORD!r} names the unit {value!r}: use true or one of "
+                         + ", ".join(_FIELD_UNITS))
+    return value is True or isinstance(value, str)
+
+
 def _marked(node: Any) -> bool:
     if isinstance(node, dict):
-        return node.get(KEYWORD) is True or any(_marked(value) for value in node.values())
+        return _is_mark(node.get(KEYWORD)) or any(_marked(value) for value in node.values())
     return isinstance(node, list) and any(_marked(item) for item in node)
 
 
 def _candidates(node: dict[str, Any], text: str) -> list[Any]:
     kind = node.get("type")
+    if isinstance(node[KEYWORD], str):
+        lo = node.get("minimum")
+        found = [n for n in durations(text, node[KEYWORD]) if lo is None or n >= lo]
+        return ([None] if isinstance(kind, list) and "null" in kind else []) + found
     if kind == "string":
         pattern = re.compile(node["pattern"]) if "pattern" in node else None
         return [w for w in words(text) if pattern is None or pattern.search(w)]
@@ -83,3 +111,16 @@ def numbers(text: str) -> list[int]:
         found.update(int(match.replace(",", "")) for match in _DIGITS.findall(form))
     found.update(n for word, n in _ADVERBS.items() if re.search(rf"\b{word}\b", text, re.IGNORECASE))
     return sorted(found)
+
+
+def durations(text: str, unit: str = "ms") -> list[int | float]:
+    """Every number the input writes, in `unit`: converted from the time unit that follows it ("1.2 s" ->
+    1200 in ms), as written when none does; in digits or words, each once, ascending."""
+    found: set[float] = set()
+    for form in (text, as_digits(text)):
+        for whole, fraction, written in _QUANTITY.findall(form):
+            value = float(whole.replace(",", "") + fraction)
+            if written:
+                value *= _MS[written.lower() if written.lower() in _MS else written] / _MS[unit]
+            found.add(round(value, 6))
+    return [int(v) if v.is_integer() else v for v in sorted(found)]

@@ -15,7 +15,9 @@ from typing import Any
 
 # The words that name an article, in the languages of the corpora: Article(s), Art. or Art, Artículo(s).
 _ARTICLE_WORD = r"(?:articles?|art[ií]culos?|art\.?)"
-_NUMBER = r"\d+[a-z]?"  # 33, 17a
+# 33, 17a, and a code's dotted numbers (5.3, 2.1.4) read whole: "Article 5.3" is its own unit, never Article 5;
+# a dot that no digit follows ends the sentence ("under Article 5.").
+_NUMBER = r"\d+(?:\.\d+)*[a-z]?"
 _SUBDIVISIONS = r"(?:\(\w+\))*"  # (1)(a): a paragraph and point of the article, not another article
 _TITLE = r"\s*(?:[.:\-\u2013\u2014]\s*(?P<title>.*))?"  # "Article 4 - Deposits", "Article 4. Deposits"
 
@@ -92,7 +94,7 @@ def _style(word: str) -> str:
 
 
 def normalise_article(number: Any) -> str:
-    """'033' -> '33', '17A' -> '17a'; anything else is kept as written."""
+    """'033' -> '33', '17A' -> '17a', '05.3' -> '5.3'; anything else is kept as written."""
     text = str(number).strip().lower()
     return text.lstrip("0") or text
 

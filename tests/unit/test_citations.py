@@ -99,3 +99,11 @@ def test_section_style_citation_blocks_name_their_dotted_numbers():
     assert bracketed_articles("Refunds take 14 days [Section 3.1], see [Clause 7] and [Sections 2.4 and 5].") == [
         "3.1", "7", "2.4", "5"]
     assert bracketed_articles("[Article 6(1)(a)] and [Art. 17]") == ["6", "17"]
+
+
+def test_dotted_article_numbers_are_read_whole_and_a_sentences_full_stop_is_not_part_of_them():
+    assert cited_articles("Under Article 5.3 the club, and Articles 2.1 and 4.1(b).") == ["5.3", "2.1", "4.1"]
+    assert cited_articles("This follows from Article 5. It also breaks Art. 6.") == ["5", "6"]
+    assert bracketed_articles("[Article 3.2] and [Articles 2.1, 3.4]") == ["3.2", "2.1", "3.4"]
+    heading = unit_heading("Article 5.3 - Cancellation")
+    assert heading is not None and (heading.number, heading.title) == ("5.3", "Cancellation")

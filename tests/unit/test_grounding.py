@@ -105,7 +105,7 @@ def test_with_nothing_retrieved_no_article_number_can_be_written():
 def groundings(draw: st.DrawFn) -> Grounding:
     alphabet = st.sampled_from(list("abc 1.,\"“”'"))
     sources = draw(st.lists(st.text(alphabet, min_size=1, max_size=30), min_size=1, max_size=3))
-    numbers = draw(st.lists(st.from_regex(r"[1-9][0-9]?", fullmatch=True), max_size=3))
+    numbers = draw(st.lists(st.from_regex(r"[1-9][0-9]?(\.[1-9])?", fullmatch=True), max_size=3))
     return Grounding.of(numbers, sources)
 
 
@@ -155,3 +155,19 @@ def test_undotted_art_is_held_to_retrieved_numbers_as_the_gate_reads_it():
         assert machine.advance(machine.start, text) is None and check_citations(text, HITS).unknown_articles, text
     for text in ("Art 5 applies", "Art33", "[Art 17]", "Arts and crafts 9", "Art, 9"):
         assert machine.advance(machine.start, text) is not None and not check_citations(text, HITS).unknown_articles
+
+
+def test_a_codes_dotted_numbers_are_cited_whole_and_a_full_stop_still_ends_a_sentence():
+    hits = [{"text": "A member may cancel within 10 days.", "metadata": {"article": "3.2"}},
+            {"text": "", "metadata": {"article": "5"}}]
+    _, machine, _ = search_for(WORDS, Grounding.of(["3.2", "5"], [hits[0]["text"]]))
+    passing = ["Under [Article 3.2] the member may cancel.", "Article 3.2 applies, and so does Article 5.",
+               "[Articles 3.2 and 5]", "See Article 5. Then"]
+    refused = ["Under Article 3.3", "Article 5.3 says", "[Article 5.]", "Under Article 3. So"]
+    for text in passing:
+        state = machine.advance(machine.start, text)
+        assert state is not None and machine.can_end(state) and check_citations(text, hits).ok, text
+    for text in refused:
+        assert machine.advance(machine.start, text) is None, text
+    assert check_citations("Article 5.3 says so.", hits).unknown_articles == ["5.3"]  # never read as Article 5
+    assert not machine.can_end(machine.advance(machine.start, "Under Article 3."))  # 3 alone was not retrieved

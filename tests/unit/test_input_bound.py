@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skillstack.skills.backends.requests import ChatRequest
-from skillstack.skills.input_bound import MAX_CANDIDATES, bind_to_input, input_text, numbers, words
+from skillstack.skills.input_bound import MAX_CANDIDATES, bind_to_input, durations, input_text, numbers, words
 
 REPORT = "Status report from agent Ingest-Worker-3: degraded, 1,200 tasks completed, 3 failed with TIMEOUT, DB_RESET x4."
 SCHEMA = {
@@ -63,3 +63,22 @@ def test_only_the_users_turns_are_input():
     enforced = ChatRequest(messages=messages, json_schema=SCHEMA).enforced_schema()
     assert "SYSTEM_CODE" not in enforced["properties"]["code"]["enum"]
     assert "ASSISTANT_CODE" not in enforced["properties"]["code"]["enum"]
+
+
+def test_a_duration_field_may_only_be_a_number_of_the_input_converted_from_the_unit_written_after_it():
+    latency = {"type": "object", "properties": {
+        "p95_ms": {"type": ["number", "null"], "minimum": 0, "x-from-input": "ms"}}}
+    report = "pdf-ocr-2: 61 pages, p50 0.4 s, p95 latency 3.8 seconds, p99 2 minutes, 850 µs per page"
+    assert bind_to_input(latency, report)["properties"]["p95_ms"] == {
+        "minimum": 0, "enum": [None, 0.85, 61, 400, 3800, 120000]}  # never 38000, never 95 of "p95"
+    assert durations("p95=820ms, build v2.7.1, 95th percentile two hundred milliseconds") == [200, 820]
+    assert durations('{"p95": 64}') == [64] and durations("p95 1.2 s", "s") == [1.2]
+
+
+def test_a_duration_field_naming_an_unknown_unit_is_refused_with_the_units_it_may_name():
+    import pytest
+
+    from skillstack.errors import SkillError
+
+    with pytest.raises(SkillError, match="'hours'.*ms, s, us, min"):
+        bind_to_input({"type": "object", "properties": {"t": {"type": "number", "x-from-input": "hours"}}}, "3 h")

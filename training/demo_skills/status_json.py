@@ -25,7 +25,8 @@ SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         # x-from-input (skills/input_bound.py): decoding copies the id, the counts and the error codes from the
-        # report itself (a count the report does not give is 0); the latency is converted, so it is free.
+        # report itself (a count the report does not give is 0); the latency is one of the report's numbers in
+        # milliseconds, converted from the unit written after it ("1.2 s" -> 1200), or null.
         "agent_id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "x-from-input": True},
         "status": {"enum": ["ok", "degraded", "failed", "idle"]},
         "tasks": {
@@ -36,7 +37,7 @@ SCHEMA: dict[str, Any] = {
             "required": ["completed", "failed", "in_progress"],
             "additionalProperties": False,
         },
-        "latency_p95_ms": {"type": ["number", "null"], "minimum": 0},
+        "latency_p95_ms": {"type": ["number", "null"], "minimum": 0, "x-from-input": "ms"},
         # x-items-sum (skills/item_sums.py): local decoding makes the error counts add up to tasks.failed.
         "errors": {
             "type": "array",
