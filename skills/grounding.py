@@ -12,12 +12,11 @@ reads every number in the block. Not here: tokens, vocabularies and torch (groun
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from skillstack.agents.lawyer.citations import normalise_article
+from skillstack.agents.lawyer.citations import ARTICLE_NUMBER, normalise_article
 
 _OPENERS = {'"': '"', "“": "”", "«": "»"}
 _KEYWORDS = ("article", "artículo", "art.")
@@ -29,7 +28,6 @@ _PREFIXES = frozenset(k[:n] for k in (*_KEYWORDS, _UNDOTTED_KEYWORD) for n in ra
 _SEPARATORS = (",", "and", "or", "&", "y")
 _BRACKET_SEPARATORS = tuple(s + k for s in (",", "and", "or", "&", ",and", ",or")
                             for k in ("", "article", "articles", "artículo", "artículos", "art.", "§"))
-_NUMBER = re.compile(r"\d+(?:\.\d+)*[a-z]?")  # as the gate reads them: 33, 17a, a code's 5.3
 _MIN_QUOTE = 3  # the gate only checks quotes of at least three characters; shorter ones are not closed
 
 
@@ -44,7 +42,7 @@ class Grounding:
     def of(cls, articles: Iterable[Any], sources: Iterable[str]) -> Grounding:
         """From raw article labels (only those the gate can read as a number) and raw texts."""
         numbers = {normalise_article(a) for a in articles if a not in (None, "")}
-        return cls(articles=tuple(sorted(n for n in numbers if _NUMBER.fullmatch(n))),
+        return cls(articles=tuple(sorted(n for n in numbers if ARTICLE_NUMBER.fullmatch(n))),
                    sources=tuple(dict.fromkeys(str(s) for s in sources if str(s).strip())))
 
 

@@ -44,7 +44,7 @@ _MS = {"ms": 1.0, "msec": 1.0, "msecs": 1.0, "millisecond": 1.0, "milliseconds":
        "h": 3600000.0, "hr": 3600000.0, "hrs": 3600000.0, "hour": 3600000.0, "hours": 3600000.0}
 _FIELD_UNITS = ("ms", "s", "us", "min")  # what a marked duration field may hold
 # A quantity stands alone: "p95" and "95th" name a percentile, "v2.7" a version, "ocr-2" an agent.
-_QUANTITY = re.compile(r"(?<![\w.,-])(\d{1,3}(?:,\d{3})+(?!\d)|\d+)(\.\d+)?(?:\s?("
+_QUANTITY = re.compile(r"(?<![\w.,-])(" + _DIGITS.pattern + r")(\.\d+)?(?:\s?("
                        + "|".join(sorted(map(re.escape, _MS), key=len, reverse=True)) + r")(?!\w)|(?![\w.,]\w))",
                        re.IGNORECASE)
 
@@ -66,6 +66,15 @@ def bind_to_input(schema: dict[str, Any] | None, text: str) -> dict[str, Any] | 
         return out
 
     return rewrite(schema, narrow) if schema and _marked(schema) else schema
+
+
+def check_marks(schema: dict[str, Any]) -> None:
+    """SkillError if some `x-from-input` names a unit a duration field cannot hold (checked when a schema loads)."""
+    def check(node: dict[str, Any]) -> dict[str, Any]:
+        _is_mark(node.get(KEYWORD))
+        return node
+
+    rewrite(schema, check)
 
 
 def _is_mark(value: Any) -> bool:
@@ -121,6 +130,6 @@ def durations(text: str, unit: str = "ms") -> list[int | float]:
         for whole, fraction, written in _QUANTITY.findall(form):
             value = float(whole.replace(",", "") + fraction)
             if written:
-                value *= _MS[written.lower() if written.lower() in _MS else written] / _MS[unit]
+                value *= _MS[written.lower()] / _MS[unit]
             found.add(round(value, 6))
     return [int(v) if v.is_integer() else v for v in sorted(found)]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from skillstack.errors import OutputValidationError, SkillError
+from .input_bound import check_marks
 from .schema_walk import rewrite
 
 # Compact JSON only: with the default free whitespace a small model can pad forever.
@@ -40,6 +41,10 @@ def load_schema(path: Path) -> dict[str, Any]:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
         raise SkillError(f"{path}: not a valid JSON Schema ({exc.message})") from exc
+    try:
+        check_marks(schema)
+    except SkillError as exc:
+        raise SkillError(f"{path}: {exc}") from exc
     return schema
 
 

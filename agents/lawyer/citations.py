@@ -52,7 +52,8 @@ _REFERENCE = re.compile(
 CITATION_BLOCK = re.compile(r"\[\s*(?:" + _ARTICLE_WORD + "|" + _SECTION_WORD.replace("?P<style>", "?:")
                             + r")\s+([^\]]*)\]", re.IGNORECASE)
 _BLOCK_NUMBER = re.compile(r"(?<![\w(.])(\d+(?:\.\d+)*[a-z]?)(?![\w).])", re.IGNORECASE)
-_NUMBERS = re.compile(_NUMBER, re.IGNORECASE)
+# One article number, as every reader of citations takes it (the grounding machine too: skills/grounding.py).
+ARTICLE_NUMBER = re.compile(_NUMBER, re.IGNORECASE)
 
 _QUOTE = re.compile(r"\"([^\"\n]{3,}?)\"|“([^”\n]{3,}?)”|«([^»\n]{3,}?)»")
 _SPACE = re.compile(r"\s+")
@@ -108,7 +109,7 @@ def cited_articles(text: str) -> list[str]:
             found.setdefault(normalise_article(match.group("section")), None)
             continue
         found.setdefault(normalise_article(match.group("first")), None)
-        for extra in _NUMBERS.findall(re.sub(r"\(\w+\)", "", match.group("more") or "")):
+        for extra in ARTICLE_NUMBER.findall(re.sub(r"\(\w+\)", "", match.group("more") or "")):
             found.setdefault(normalise_article(extra), None)
     return list(found)
 

@@ -82,3 +82,18 @@ def test_a_duration_field_naming_an_unknown_unit_is_refused_with_the_units_it_ma
 
     with pytest.raises(SkillError, match="'hours'.*ms, s, us, min"):
         bind_to_input({"type": "object", "properties": {"t": {"type": "number", "x-from-input": "hours"}}}, "3 h")
+
+
+def test_a_skill_schema_naming_an_unknown_duration_unit_is_refused_when_it_loads_naming_the_file(tmp_path):
+    import json
+
+    import pytest
+
+    from skillstack.errors import SkillError
+    from skillstack.skills.structured import load_schema
+
+    path = tmp_path / "schema.json"
+    path.write_text(json.dumps({"type": "object", "properties": {
+        "p95": {"type": "number", "x-from-input": "seconds"}}}), encoding="utf-8")
+    with pytest.raises(SkillError, match=r"schema\.json: .*'seconds'.*ms, s, us, min"):
+        load_schema(path)
